@@ -1,0 +1,157 @@
+//! The payment function: one Rust builder makes it for both regions, so the
+//! two are identical by construction (pitfalls 17-20).
+
+use std::collections::BTreeMap;
+
+use crate::model::expr::{call, interp, list, lit, Expr};
+use crate::model::{Address, Body, Scope};
+use crate::policy::naming::{Name, NameKind, NameContext};
+
+use super::database::{db_user_arn, master_secret_arn_pattern, Database};
+use super::network::Network;
+use super::notify::Notify;
+use super::{assume_role, attach, policy, Env, Statement};
+
+/// Runtime of the Rust function.
+pub const RUNTIME: &str = "provided.al2023";
+/// The handler name a custom runtime ignores; `bootstrap` by convention.
+pub const HANDLER: &str = "bootstrap";
+/// CPU architecture of the built binary.
+pub const ARCHITECTURE: &str = "x86_64";
+/// Log retention of the function's log group.
+pub const LOG_RETENTION_DAYS: i64 = 30;
+/// Environment variable names the function reads.
+pub const ENV_KEYS: &[&str] = &[
+    "DB_HOST", "DB_NAME", "DB_PORT", "DB_USER", "DB_MASTER_SECRET", "REGION_ROLE", "SESSION_TABLE", "TOPIC_ARN",
+];
+/// Keys Lambda reserves: setting them fails (pitfall 20).
+pub const RESERVED_ENV_KEYS: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_EXECUTION_ENV",
+    "_HANDLER",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Inputs from module variables.
+#[derive(Debug, Clone)]
+pub struct LambdaInputs {
+    pub package_path: Expr,
+    pub memory_mb: Expr,
+    pub timeout_s: Expr,
+    pub database_name: Expr,
+    pub app_user: Expr,
+}
+
+/// What other components need.
+#[derive(Debug, Clone)]
+pub struct Lambda {
+    pub function: Address,
+    pub role: Address,
+    pub log_group: Address,
+}
+
+/// The session table's name: the global layer makes the table with the same
+/// policy, so the function finds it by name.
+pub fn session_table_name(names: &NameContext) -> Expr {
+    Name::of(NameKind::SessionsTable).expr(names)
+}
+
+/// Builds role, log group and function.
+pub fn build(scope: &mut Scope<'_>, env: &Env, names: &NameContext, net: &Network, db: &Database, notify: &Notify, inputs: &LambdaInputs) -> Lambda {
+    let role = scope
+        .named("aws_iam_role", "lambda", &Name::of(NameKind::LambdaRole))
+        .set("description", "Payment function: VPC access, its session table, its topic, IAM DB auth")
+        .set("assume_role_policy", assume_role("lambda.amazonaws.com", None));
+    let role = scope.add(role);
+    let vpc_access = attach(scope, "lambda_vpc_access", &role, "service-role/AWSLambdaVPCAccessExecutionRole", env);
+
+    let table = session_table_name(names);
+    let table_arn = env.arn("dynamodb", true, vec![lit("table/"), interp(table.clone())]);
+    let statements = [
+        Statement::allow(
+            "SessionTable",
+            &[
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            vec![table_arn],
+        ),
+        Statement::allow("PublishAlerts", &["sns:Publish"], vec![notify.topic.attr("arn")]),
+        Statement::allow(
+            "EncryptAlerts",
+            &["kms:Decrypt", "kms:GenerateDataKey*"],
+            vec![notify.key.attr("arn")],
+        ),
+        Statement::allow("ConnectAsAppUser", &["rds-db:connect"], vec![db_user_arn(env, db, &inputs.app_user)]),
+        Statement::allow(
+            "ReadMasterSecretForMigrations",
+            &["secretsmanager:GetSecretValue"],
+            vec![master_secret_arn_pattern(env)],
+        ),
+    ];
+    let pol = scope
+        .named("aws_iam_role_policy", "lambda", &Name::of(NameKind::LambdaPolicy))
+        .set("role", role.attr("id"))
+        .set("policy", policy(&statements));
+    let pol = scope.add(pol);
+
+    let lg = scope
+        .named("aws_cloudwatch_log_group", "lambda", &Name::of(NameKind::LambdaLogGroup))
+        .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS));
+    let log_group = scope.add(lg);
+
+    let mut vars: BTreeMap<String, Expr> = BTreeMap::new();
+    vars.insert("DB_HOST".into(), db.cluster.attr("endpoint"));
+    vars.insert("DB_PORT".into(), Expr::from("5432"));
+    vars.insert("DB_NAME".into(), inputs.database_name.clone());
+    vars.insert("DB_USER".into(), inputs.app_user.clone());
+    vars.insert("DB_MASTER_SECRET".into(), Name::of(NameKind::MasterSecret).expr(names));
+    vars.insert("REGION_ROLE".into(), Expr::from(env.role.as_str()));
+    vars.insert("SESSION_TABLE".into(), table);
+    vars.insert("TOPIC_ARN".into(), notify.topic.attr("arn"));
+
+    let f = scope
+        .named("aws_lambda_function", "payment", &Name::of(NameKind::LambdaFunction))
+        .set("description", "Payment processing (Rust, provided.al2023)")
+        .set("role", role.attr("arn"))
+        .set("runtime", RUNTIME)
+        .set("handler", HANDLER)
+        .set("architectures", list([Expr::from(ARCHITECTURE)]))
+        .set("filename", inputs.package_path.clone())
+        .set("source_code_hash", call("filebase64sha256", vec![inputs.package_path.clone()]))
+        .set("memory_size", inputs.memory_mb.clone())
+        .set("timeout", inputs.timeout_s.clone())
+        .set("replace_security_groups_on_destroy", true)
+        .block(
+            "vpc_config",
+            Body::new()
+                .set("subnet_ids", net.subnet_ids())
+                .set("security_group_ids", list([net.sg_lambda.attr("id")])),
+        )
+        .block("environment", Body::new().set("variables", Expr::Object(vars)))
+        .block(
+            "logging_config",
+            Body::new()
+                .set("log_format", "JSON")
+                .set("log_group", log_group.attr("name")),
+        )
+        .depends_on(&log_group)
+        .depends_on(&vpc_access)
+        .depends_on(&pol);
+    let function = scope.add(f);
+    Lambda {
+        function,
+        role,
+        log_group,
+    }
+}

@@ -1,0 +1,233 @@
+//! `envs/<env>/env.toml`: the hand-written input of one environment.
+//!
+//! Loading parses and type-checks the file (the first syntax or type error,
+//! with line and column), then validates it and reports every semantic error
+//! of the file at once.
+
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use validate::{validate, FieldError, AWS_REGIONS};
+
+/// The environment file, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvFile {
+    /// Appended to every name: `{resource-type}-{environment_suffix}`.
+    pub environment_suffix: String,
+    /// Optional guard, emitted as provider `allowed_account_ids`.
+    pub account_id: Option<String>,
+    pub regions: Regions,
+    pub network: Network,
+    pub database: Database,
+    pub lambda: Lambda,
+    pub state: State,
+    pub dns: Option<Dns>,
+}
+
+/// The two regions of the active-passive pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regions {
+    pub primary: String,
+    pub dr: String,
+}
+
+/// VPC address space per region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub primary_cidr: String,
+    pub dr_cidr: String,
+}
+
+/// Aurora PostgreSQL settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// e.g. "16.6"
+    pub engine_version: String,
+    /// e.g. "db.r6g.large"; burstable classes are rejected.
+    pub instance_class: String,
+    #[serde(default = "default_db_name")]
+    pub database_name: String,
+    /// The IAM-authenticated database user of the payment function.
+    #[serde(default = "default_db_user")]
+    pub app_user: String,
+}
+
+fn default_db_name() -> String {
+    "payments".to_owned()
+}
+fn default_db_user() -> String {
+    "payment_app".to_owned()
+}
+
+/// Payment function settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lambda {
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+}
+
+/// Where the Terraform state of every layer lives.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub bucket: String,
+    /// Must be the DR region, so state is readable while the primary is down.
+    pub region: String,
+}
+
+/// DNS settings, used by the global layer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The hosted zone, e.g. "payments.example.com".
+    pub zone_name: String,
+    /// Create the zone (true) or look up an existing public zone (false).
+    #[serde(default = "yes")]
+    pub create_zone: bool,
+    /// A custom domain for client failover; absent means mode (a).
+    pub custom_domain: Option<CustomDomain>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A failover custom domain.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomDomain {
+    /// e.g. "api.payments.example.com"; must be inside the zone.
+    pub name: String,
+    /// Existing ACM certificate ARNs per region; absent means managed
+    /// certificates validated through the zone.
+    pub certificate_arns: Option<CertificateArns>,
+}
+
+/// Existing ACM certificates, one per region.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateArns {
+    pub primary: String,
+    pub dr: String,
+}
+
+/// A validated environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Env {
+    /// The directory name under `envs/`.
+    pub name: String,
+    pub file: EnvFile,
+}
+
+/// Why an environment could not be loaded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{path}: is a directory, expected a TOML file")]
+    IsDirectory { path: PathBuf },
+    #[error("{path}: not valid UTF-8 (byte {offset})")]
+    NotUtf8 { path: PathBuf, offset: usize },
+    #[error("{path}:{line}:{column}: {field}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// The key path, e.g. `lambda.memory_mb`, or `(file)`.
+        field: String,
+        message: String,
+    },
+    #[error("{path}: {} invalid field(s):{}", errors.len(), list(errors))]
+    Invalid {
+        path: PathBuf,
+        errors: Vec<FieldError>,
+    },
+}
+
+fn list(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("\n  {e}")).collect()
+}
+
+/// Reads and validates `path`; `name` is the environment name.
+pub fn load(path: &Path, name: &str) -> Result<Env, ConfigError> {
+    if path.is_dir() {
+        return Err(ConfigError::IsDirectory {
+            path: path.to_owned(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::Read {
+        path: path.to_owned(),
+        message: e.kind().to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::NotUtf8 {
+        path: path.to_owned(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    let file = parse(path, &text)?;
+    let errors = validate(&file);
+    if errors.is_empty() {
+        Ok(Env {
+            name: name.to_owned(),
+            file,
+        })
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            errors,
+        })
+    }
+}
+
+/// Parses the TOML text into the typed file (no semantic validation).
+pub fn parse(path: &Path, text: &str) -> Result<EnvFile, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = match e.path().to_string() {
+            p if p == "." || p.is_empty() => "(file)".to_owned(),
+            p => p,
+        };
+        let inner = e.into_inner();
+        let (line, column) = inner
+            .span()
+            .map_or((1, 1), |s| line_col(text, s.start));
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            field,
+            message: inner.message().trim().to_owned(),
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count())
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+}

@@ -1,0 +1,451 @@
+//! Semantic validation of an environment file. Every problem is collected.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::EnvFile;
+use crate::policy::naming::{self, Charset, Limit, NameSpec};
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The key path, e.g. `network.dr_cidr`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// The AWS commercial region codes.
+pub const AWS_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Smallest VPC prefix length allowed (largest VPC AWS accepts).
+pub const MIN_VPC_PREFIX: u8 = 16;
+/// Largest VPC prefix length: 16 subnets of /28 (AWS's smallest) fit.
+pub const MAX_VPC_PREFIX: u8 = 24;
+/// Aurora PostgreSQL major versions that support global databases here.
+pub const ENGINE_MAJORS: std::ops::RangeInclusive<u32> = 13..=17;
+/// Instance class families a global database accepts (memory-optimized).
+pub const INSTANCE_FAMILIES: &[&str] = &["r5", "r6g", "r6i", "r7g", "r7i", "r8g", "x2g"];
+/// API Gateway REST integrations time out at 29 s.
+pub const MAX_LAMBDA_TIMEOUT_S: u32 = 29;
+/// Account ids that are examples, not accounts.
+pub const PLACEHOLDER_ACCOUNTS: &[&str] = &["123456789012", "012345678901", "098765432109"];
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Validates the file; returns every problem found.
+pub fn validate(f: &EnvFile) -> Vec<FieldError> {
+    let mut e = Errors(Vec::new());
+    for p in naming::check_suffix(&f.environment_suffix) {
+        e.add("environment_suffix", format!("{:?} {p}", f.environment_suffix));
+    }
+    if f.environment_suffix.len() > naming::max_suffix_len().0
+        && !e.0.iter().any(|x| x.field == "environment_suffix")
+    {
+        e.add("environment_suffix", "too long");
+    }
+    regions(f, &mut e);
+    network(f, &mut e);
+    database(f, &mut e);
+    lambda(f, &mut e);
+    state(f, &mut e);
+    if let Some(a) = &f.account_id {
+        account(a, &mut e);
+    }
+    dns(f, &mut e);
+    e.0
+}
+
+fn region_ok(field: &str, r: &str, e: &mut Errors) -> bool {
+    if AWS_REGIONS.contains(&r) {
+        true
+    } else {
+        e.add(
+            field,
+            format!("{r:?} is not an AWS region code (e.g. us-east-1, us-east-2, eu-west-1)"),
+        );
+        false
+    }
+}
+
+fn regions(f: &EnvFile, e: &mut Errors) {
+    let a = region_ok("regions.primary", &f.regions.primary, e);
+    let b = region_ok("regions.dr", &f.regions.dr, e);
+    if a && b && f.regions.primary == f.regions.dr {
+        e.add(
+            "regions.dr",
+            format!(
+                "{:?} equals regions.primary; the DR region must differ",
+                f.regions.dr
+            ),
+        );
+    }
+}
+
+/// An IPv4 CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: u32,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Parses `a.b.c.d/n` with the host bits zero.
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (ip, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not a CIDR block (a.b.c.d/n)"))?;
+        let ip: Ipv4Addr = ip
+            .parse()
+            .map_err(|_| format!("{s:?} is not a CIDR block (a.b.c.d/n)"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| format!("{s:?} has an invalid prefix length (0-32)"))?;
+        let addr = u32::from(ip);
+        let mask = Self::mask(prefix);
+        if addr & !mask != 0 {
+            let net = Ipv4Addr::from(addr & mask);
+            return Err(format!("{s:?} has host bits set; did you mean {net}/{prefix}?"));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+
+    fn mask(prefix: u8) -> u32 {
+        if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(prefix))
+        }
+    }
+
+    /// Whether `self` lies inside `other`.
+    pub fn within(self, other: Cidr) -> bool {
+        self.prefix >= other.prefix && (self.addr & Self::mask(other.prefix)) == other.addr
+    }
+
+    /// Whether the blocks share any address.
+    pub fn overlaps(self, other: Cidr) -> bool {
+        self.within(other) || other.within(self)
+    }
+
+    /// Whether the block is private address space (RFC 1918).
+    pub fn is_rfc1918(self) -> bool {
+        ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+            .iter()
+            .filter_map(|p| Cidr::parse(p).ok())
+            .any(|p| self.within(p))
+    }
+}
+
+fn network(f: &EnvFile, e: &mut Errors) {
+    let mut parsed = Vec::new();
+    for (field, v) in [
+        ("network.primary_cidr", &f.network.primary_cidr),
+        ("network.dr_cidr", &f.network.dr_cidr),
+    ] {
+        match Cidr::parse(v) {
+            Err(m) => e.add(field, m),
+            Ok(c) => {
+                let mut ok = true;
+                if !c.is_rfc1918() {
+                    ok = false;
+                    e.add(
+                        field,
+                        format!("{v:?} is not private (RFC 1918: 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)"),
+                    );
+                }
+                if c.prefix < MIN_VPC_PREFIX || c.prefix > MAX_VPC_PREFIX {
+                    ok = false;
+                    e.add(
+                        field,
+                        format!(
+                            "{v:?}: prefix /{} is outside /{MIN_VPC_PREFIX}-/{MAX_VPC_PREFIX} (AWS allows /16 at most; the 3 private subnets are /prefix+4 and need at least /28)",
+                            c.prefix
+                        ),
+                    );
+                }
+                if ok {
+                    parsed.push((field, c));
+                }
+            }
+        }
+    }
+    if let [(_, a), (fb, b)] = parsed.as_slice() {
+        if a.overlaps(*b) {
+            e.add(
+                fb,
+                format!(
+                    "{:?} overlaps network.primary_cidr {:?}; the regions' VPCs must not overlap",
+                    f.network.dr_cidr, f.network.primary_cidr
+                ),
+            );
+        }
+    }
+}
+
+fn database(f: &EnvFile, e: &mut Errors) {
+    let d = &f.database;
+    let major = d
+        .engine_version
+        .split_once('.')
+        .filter(|(maj, min)| {
+            !maj.is_empty()
+                && !min.is_empty()
+                && maj.chars().all(|c| c.is_ascii_digit())
+                && min.chars().all(|c| c.is_ascii_digit())
+        })
+        .and_then(|(maj, _)| maj.parse::<u32>().ok());
+    match major {
+        None => e.add(
+            "database.engine_version",
+            format!("{:?} is not MAJOR.MINOR (e.g. \"16.6\")", d.engine_version),
+        ),
+        Some(m) if !ENGINE_MAJORS.contains(&m) => e.add(
+            "database.engine_version",
+            format!(
+                "{:?}: Aurora PostgreSQL global databases here need major {}-{}",
+                d.engine_version,
+                ENGINE_MAJORS.start(),
+                ENGINE_MAJORS.end()
+            ),
+        ),
+        Some(_) => {}
+    }
+    let class = &d.instance_class;
+    let family = class
+        .strip_prefix("db.")
+        .and_then(|r| r.split_once('.'))
+        .map(|(fam, _)| fam);
+    match family {
+        Some(fam) if fam.starts_with('t') => e.add(
+            "database.instance_class",
+            format!(
+                "{class:?} is burstable; global databases reject db.t* classes (use one of: {})",
+                families()
+            ),
+        ),
+        Some(fam) if INSTANCE_FAMILIES.contains(&fam) => {
+            let size = class.rsplit('.').next().unwrap_or("");
+            if size.is_empty() || !size.chars().all(|c| c.is_ascii_alphanumeric()) {
+                e.add(
+                    "database.instance_class",
+                    format!("{class:?} has no size (e.g. db.r6g.large)"),
+                );
+            }
+        }
+        _ => e.add(
+            "database.instance_class",
+            format!(
+                "{class:?} is not a memory-optimized class a global database accepts (db.FAMILY.SIZE, FAMILY one of: {})",
+                families()
+            ),
+        ),
+    }
+    let pg_ident = Limit {
+        what: "PostgreSQL identifier",
+        min: 1,
+        max: 63,
+        charset: Charset::AlnumHyphenUnderscore,
+        starts_with_letter: true,
+        no_double_hyphen: false,
+    };
+    for (field, v) in [
+        ("database.database_name", &d.database_name),
+        ("database.app_user", &d.app_user),
+    ] {
+        let ok = v.len() <= pg_ident.max
+            && v.starts_with(|c: char| c.is_ascii_lowercase())
+            && v
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            e.add(
+                field,
+                format!("{v:?} must be 1-63 lowercase letters, digits or underscores, starting with a letter"),
+            );
+        }
+    }
+}
+
+fn families() -> String {
+    INSTANCE_FAMILIES
+        .iter()
+        .map(|f| format!("db.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn lambda(f: &EnvFile, e: &mut Errors) {
+    let l = &f.lambda;
+    if !(128..=10240).contains(&l.memory_mb) {
+        e.add(
+            "lambda.memory_mb",
+            format!("{} is outside 128-10240 MB", l.memory_mb),
+        );
+    }
+    if !(1..=MAX_LAMBDA_TIMEOUT_S).contains(&l.timeout_s) {
+        e.add(
+            "lambda.timeout_s",
+            format!(
+                "{} is outside 1-{MAX_LAMBDA_TIMEOUT_S} s (API Gateway REST integrations time out at 29 s)",
+                l.timeout_s
+            ),
+        );
+    }
+}
+
+fn state(f: &EnvFile, e: &mut Errors) {
+    let spec = NameSpec {
+        kind: naming::NameKind::Bucket,
+        resource_type: "aws_s3_bucket",
+        attribute: Some("bucket"),
+        pattern: &[],
+        limit: naming::spec(naming::NameKind::Bucket).limit,
+    };
+    if let Some(p) = naming::check_name(&spec, &f.state.bucket) {
+        e.add("state.bucket", format!("{:?}: {}", f.state.bucket, p.rule));
+    }
+    if region_ok("state.region", &f.state.region, e) && f.state.region != f.regions.dr {
+        e.add(
+            "state.region",
+            format!(
+                "{:?} must be the DR region {:?}, so state stays readable when {} is down",
+                f.state.region, f.regions.dr, f.regions.primary
+            ),
+        );
+    }
+}
+
+fn account(a: &str, e: &mut Errors) {
+    if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+        e.add("account_id", format!("{a:?} is not a 12-digit AWS account id"));
+    } else if PLACEHOLDER_ACCOUNTS.contains(&a) || a.chars().all(|c| c == a.as_bytes()[0] as char) {
+        e.add(
+            "account_id",
+            format!("{a:?} is a placeholder; set the real account id or remove the key"),
+        );
+    }
+}
+
+fn domain_ok(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
+}
+
+fn dns(f: &EnvFile, e: &mut Errors) {
+    let Some(d) = &f.dns else { return };
+    if !domain_ok(&d.zone_name) {
+        e.add(
+            "dns.zone_name",
+            format!("{:?} is not a lowercase domain name (e.g. payments.example.com)", d.zone_name),
+        );
+    }
+    let Some(c) = &d.custom_domain else { return };
+    if !domain_ok(&c.name) || !c.name.ends_with(&format!(".{}", d.zone_name)) {
+        e.add(
+            "dns.custom_domain.name",
+            format!("{:?} must be a domain name inside the zone {:?}", c.name, d.zone_name),
+        );
+    }
+    if let Some(arns) = &c.certificate_arns {
+        for (field, arn, region) in [
+            ("dns.custom_domain.certificate_arns.primary", &arns.primary, &f.regions.primary),
+            ("dns.custom_domain.certificate_arns.dr", &arns.dr, &f.regions.dr),
+        ] {
+            let prefix = format!("arn:aws:acm:{region}:");
+            let rest = arn.strip_prefix(&prefix);
+            let ok = rest.is_some_and(|r| {
+                r.split_once(":certificate/")
+                    .is_some_and(|(acct, id)| acct.len() == 12 && acct.chars().all(|c| c.is_ascii_digit()) && !id.is_empty())
+            });
+            if !ok {
+                e.add(
+                    field,
+                    format!("{arn:?} must be an ACM certificate ARN in {region} (arn:aws:acm:{region}:ACCOUNT:certificate/ID); API Gateway regional domains need a certificate from their own region"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parsing_and_overlap() {
+        let a = Cidr::parse("10.10.0.0/16").unwrap();
+        let b = Cidr::parse("10.10.128.0/17").unwrap();
+        let c = Cidr::parse("10.20.0.0/16").unwrap();
+        assert!(a.overlaps(b) && b.overlaps(a));
+        assert!(!a.overlaps(c));
+        assert!(a.is_rfc1918());
+        assert!(!Cidr::parse("8.8.0.0/16").unwrap().is_rfc1918());
+        assert!(!Cidr::parse("172.32.0.0/16").unwrap().is_rfc1918());
+        assert!(Cidr::parse("172.31.0.0/16").unwrap().is_rfc1918());
+        assert!(Cidr::parse("10.0.0.1/16").unwrap_err().contains("host bits"));
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        assert!(Cidr::parse("10.0.0/16").is_err());
+        assert!(Cidr::parse("10.0.0.0").is_err());
+        assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().prefix, 0);
+    }
+}

@@ -1,0 +1,3 @@
+//! Emitters: they format the model and decide nothing.
+
+pub mod json;

@@ -1,0 +1,52 @@
+//! Layers: compose components into reusable modules and per-environment
+//! roots. Apply order: primary, dr, global; destroy in reverse.
+
+pub mod regional;
+pub mod roots;
+pub mod vars;
+
+use crate::components::Role;
+use crate::config::Env;
+use crate::model::Module;
+
+/// Terraform floor of reusable modules: write-only attributes need 1.11.
+pub const TERRAFORM_FLOOR: &str = ">= 1.11.0";
+/// Provider floors of reusable modules.
+pub const AWS_FLOOR: &str = ">= 6.25.0";
+pub const RANDOM_FLOOR: &str = ">= 3.7.0";
+/// Roots pin to the schema the generator validates against.
+pub const TERRAFORM_PIN: &str = ">= 1.11.0, < 2.0.0";
+pub const AWS_PIN: &str = "~> 6.25";
+pub const RANDOM_PIN: &str = "~> 3.7";
+
+/// The layers in apply order.
+pub const LAYERS: &[&str] = &["primary", "dr"];
+
+/// Everything generated: reusable modules and every environment's roots.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub modules: Vec<Module>,
+    pub roots: Vec<Module>,
+}
+
+impl Project {
+    /// Every module, reusable first, then roots.
+    pub fn all(&self) -> impl Iterator<Item = &Module> {
+        self.modules.iter().chain(self.roots.iter())
+    }
+}
+
+/// Builds the modules and the roots of the given environments.
+pub fn build(envs: &[Env]) -> Project {
+    let primary = regional::build(Role::Primary);
+    let dr = regional::build(Role::Dr);
+    let mut roots = Vec::new();
+    for env in envs {
+        roots.push(roots::regional(env, Role::Primary, &primary));
+        roots.push(roots::regional(env, Role::Dr, &dr));
+    }
+    Project {
+        modules: vec![primary, dr],
+        roots,
+    }
+}

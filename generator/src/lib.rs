@@ -1,0 +1,16 @@
+//! drgen: generates Terraform JSON for an active-passive AWS DR payment
+//! stack (primary, dr and global layers), from one typed model.
+//!
+//! The flow runs one way: `env.toml` -> validated config -> model ->
+//! invariants -> emitter -> atomic write.
+
+pub mod components;
+pub mod config;
+pub mod emit;
+pub mod layers;
+pub mod model;
+pub mod policy;
+pub mod tfcheck;
+pub mod ops;
+pub mod project;
+pub mod write;

@@ -1,0 +1,12 @@
+//! The typed model between configuration and output.
+
+pub mod block;
+pub mod expr;
+pub mod module;
+
+pub use block::{
+    Address, Body, Condition, Lifecycle, Mode, ModuleCall, Output, Provider, ProviderRef,
+    RequiredProvider, Resource, S3Backend, TerraformBlock, Variable,
+};
+pub use expr::{Expr, Part, Ref, Root};
+pub use module::{Draft, Module, ModuleKind, Scope};

@@ -1,0 +1,80 @@
+//! The operations the CLI exposes, as library calls returning reports.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::project::{self, Error};
+use crate::tfcheck::{self, Finding, Schemas};
+use crate::write::{self, Drift, FaultPlan};
+
+/// What `generate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenerateOutcome {
+    /// Files were written.
+    Written { files: usize },
+    /// `--check`: the tree matches (empty) or drifts.
+    Checked { drift: Vec<Drift> },
+    /// The model broke invariants: nothing was written.
+    Violations(Vec<String>),
+}
+
+/// `drgen generate [--env ..] [--check]`.
+pub fn generate(repo: &Path, envs: &[String], check: bool, fault: FaultPlan) -> Result<GenerateOutcome, Error> {
+    let envs = project::load(repo, envs)?;
+    let p = project::build(&envs);
+    let violations = project::violations(&p);
+    if !violations.is_empty() {
+        return Ok(GenerateOutcome::Violations(violations.iter().map(ToString::to_string).collect()));
+    }
+    let files = project::render(&p);
+    let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+    let dirs = write::managed_dirs(repo, &project::owned_dirs(&p), &names)?;
+    if check {
+        return Ok(GenerateOutcome::Checked {
+            drift: write::drift(repo, &files, &dirs)?,
+        });
+    }
+    write::write_atomic(repo, &files, &dirs, fault)?;
+    Ok(GenerateOutcome::Written { files: files.len() })
+}
+
+/// `drgen check`: invariants of the model, drift of the tree, and the tree
+/// on disk against the provider schema and its own references.
+pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
+    let envs = project::load(repo, envs)?;
+    let p = project::build(&envs);
+    let mut out: Vec<String> = project::violations(&p).iter().map(ToString::to_string).collect();
+    let files = project::render(&p);
+    let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+    let dirs = write::managed_dirs(repo, &project::owned_dirs(&p), &names)?;
+    for d in write::drift(repo, &files, &dirs)? {
+        out.push(format!("{d} (run drgen generate)"));
+    }
+    let tree = read_tree(repo, &files)?;
+    out.extend(tree_findings(&tree).iter().map(|f| format!("{}: {}: {}", f.file, f.address, f.message)));
+    Ok(out)
+}
+
+/// Reads every generated file from disk (those present) as JSON.
+fn read_tree(repo: &Path, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, serde_json::Value>, Error> {
+    let mut tree = BTreeMap::new();
+    for rel in files.keys() {
+        let p = repo.join(rel);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(&p, e)),
+        };
+        let v = serde_json::from_str(&text).map_err(|e| Error::BadGeneratedJson {
+            path: rel.clone(),
+            message: e.to_string(),
+        })?;
+        tree.insert(rel.clone(), v);
+    }
+    Ok(tree)
+}
+
+/// Schema and reference findings of a tree.
+pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<Finding> {
+    tfcheck::check_tree(tree, Schemas::vendored())
+}

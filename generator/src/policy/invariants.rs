@@ -1,0 +1,530 @@
+//! Invariants: the pitfalls of `aws-dr-pitfalls.md` that can be checked on
+//! the model. Each rule has an id (`P<n>` after the pitfall it encodes) and
+//! is checked over every module; all violations are collected.
+
+use std::fmt;
+
+use crate::model::expr::{Expr, Part, Root};
+use crate::model::{Mode, Module, ModuleKind, Resource};
+use crate::policy::tagging;
+use crate::tfcheck::Schemas;
+
+/// One broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Violation {
+    /// The module directory (stack), e.g. `modules/dr`.
+    pub stack: String,
+    /// The Terraform address inside it.
+    pub address: String,
+    /// The rule id, e.g. `P8`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: [{}] {}", self.stack, self.address, self.rule, self.message)
+    }
+}
+
+struct Out<'a> {
+    m: &'a Module,
+    v: Vec<Violation>,
+}
+
+impl Out<'_> {
+    fn at(&mut self, r: &Resource, rule: &'static str, msg: impl Into<String>) {
+        self.v.push(Violation {
+            stack: self.m.dir.clone(),
+            address: r.address().to_string(),
+            rule,
+            message: msg.into(),
+        });
+    }
+    fn module(&mut self, address: &str, rule: &'static str, msg: impl Into<String>) {
+        self.v.push(Violation {
+            stack: self.m.dir.clone(),
+            address: address.to_owned(),
+            rule,
+            message: msg.into(),
+        });
+    }
+}
+
+/// Every rule, with the pitfall it encodes.
+pub const RULES: &[(&str, &str)] = &[
+    ("P0", "the model was built through the naming and tagging policies, without collisions"),
+    ("P1", "Aurora storage is encrypted; the secondary sets its own region's kms_key_id and source_region"),
+    ("P2", "the secondary cluster sets no master_username, password or database_name"),
+    ("P3", "no managed or plain master password: only a write-only password from an ephemeral value"),
+    ("P4", "the secondary cluster depends on the primary writer instance"),
+    ("P5", "the secondary ignores changes to replication_source_identifier and global_cluster_identifier"),
+    ("P6", "engine and version come from the global cluster; engine_version drift is ignored"),
+    ("P7", "no burstable instance class"),
+    ("P8", "skip_final_snapshot on every cluster"),
+    ("P9", "no deletion protection, no prevent_destroy, no skip_destroy"),
+    ("P10", "backup_retention_period is 7"),
+    ("P17", "VPC DNS on, DynamoDB gateway endpoint on the route tables, interface endpoints with private DNS, no internet path"),
+    ("P18", "the function role has AWSLambdaVPCAccessExecutionRole; IAM names carry the region"),
+    ("P19", "replace_security_groups_on_destroy on VPC functions"),
+    ("P20", "no reserved keys in the function environment"),
+    ("P21", "deployments redeploy on change, create before destroy, with a separate stage"),
+    ("P22", "REST APIs are REGIONAL"),
+    ("P24", "every route has an invoke permission scoped to its source ARN"),
+    ("P25", "stages with logs have the API Gateway account role"),
+    ("P29", "buckets are versioned, AES256-encrypted, fully public-access-blocked, without ACLs"),
+    ("P30", "replication waits for both versionings, has a filter, delete marker replication and RTC 15 min"),
+    ("P31", "bucket names carry region and account"),
+    ("P32", "buckets are force_destroy"),
+    ("P34", "alert topics use a customer key that CloudWatch may use"),
+    ("P35", "taggable resources carry the mandatory tags in their own tags; no default_tags"),
+    ("P36", "S3 backend with encrypt and use_lockfile, no dynamodb_table"),
+    ("P40", "one provider strategy per module: aliases, never per-resource region"),
+];
+
+/// Checks every module of the project.
+pub fn check(modules: &[&Module]) -> Vec<Violation> {
+    let mut all = Vec::new();
+    for m in modules {
+        all.extend(check_module(m));
+    }
+    all.sort();
+    all
+}
+
+/// Checks one module.
+pub fn check_module(m: &Module) -> Vec<Violation> {
+    let mut o = Out { m, v: Vec::new() };
+    for e in &m.errors {
+        o.module(&e.address, "P0", e.message.clone());
+    }
+    aurora(&mut o);
+    destroyable(&mut o);
+    network(&mut o);
+    lambda(&mut o);
+    api(&mut o);
+    buckets(&mut o);
+    replication(&mut o);
+    topics(&mut o);
+    tags(&mut o);
+    backend(&mut o);
+    providers(&mut o);
+    o.v
+}
+
+fn managed<'a>(m: &'a Module, rtype: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+    m.of_type(rtype)
+}
+
+/// Whether an expression refers to a resource of the given type.
+fn refers_to(e: &Expr, rtype: &str) -> bool {
+    e.refs().iter().any(|r| matches!(&r.root, Root::Resource(t, _) if t == rtype))
+}
+
+fn refers_to_data(e: &Expr, rtype: &str) -> bool {
+    e.refs().iter().any(|r| matches!(&r.root, Root::Data(t, _) if t == rtype))
+}
+
+/// Whether a resource refers to another resource (by address) anywhere.
+fn mentions(r: &Resource, target: &Resource) -> bool {
+    r.body.refs().iter().any(|x| match &x.root {
+        Root::Resource(t, n) => *t == target.rtype && *n == target.name,
+        _ => false,
+    })
+}
+
+fn aurora(o: &mut Out<'_>) {
+    let m = o.m;
+    let has_global = managed(m, "aws_rds_global_cluster").next().is_some();
+    for g in managed(m, "aws_rds_global_cluster") {
+        if g.bool_attr("storage_encrypted") != Some(true) {
+            o.at(g, "P1", "storage_encrypted must be true on the global cluster");
+        }
+    }
+    for c in managed(m, "aws_rds_cluster") {
+        if c.bool_attr("storage_encrypted") != Some(true) {
+            o.at(c, "P1", "storage_encrypted must be true");
+        }
+        if c.bool_attr("skip_final_snapshot") != Some(true) {
+            o.at(c, "P8", "skip_final_snapshot must be true, or destroy fails with FinalSnapshotIdentifier is required");
+        }
+        if c.get("backup_retention_period").and_then(Expr::as_int) != Some(7) {
+            o.at(c, "P10", "backup_retention_period must be 7");
+        }
+        if c.bool_attr("manage_master_user_password") == Some(true) {
+            o.at(c, "P3", "manage_master_user_password is not supported in a global database");
+        }
+        if c.get("master_password").is_some() {
+            o.at(c, "P3", "master_password would be stored in state; use master_password_wo");
+        }
+        let secondary = !has_global;
+        if secondary {
+            for k in ["master_username", "master_password", "master_password_wo", "database_name", "manage_master_user_password"] {
+                if c.get(k).is_some() {
+                    o.at(c, "P2", format!("a cross-region secondary must not set {k}"));
+                }
+            }
+            if c.get("kms_key_id").is_none_or(|e| !refers_to(e, "aws_kms_key")) {
+                o.at(c, "P1", "the secondary must set kms_key_id to a key of its own region");
+            }
+            if c.get("source_region").is_none() {
+                o.at(c, "P1", "the secondary must set source_region");
+            }
+            let gated = c.depends_on.iter().any(|a| {
+                m.get(a).is_some_and(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty())
+            });
+            if !gated {
+                o.at(c, "P4", "the secondary must depend on the primary writer instance (terraform_data fed by the primary layer's output)");
+            }
+            for k in ["replication_source_identifier", "global_cluster_identifier"] {
+                if !c.lifecycle.ignore_changes.iter().any(|x| x == k) {
+                    o.at(c, "P5", format!("lifecycle.ignore_changes must include {k}"));
+                }
+            }
+        } else {
+            let w = c.get("master_password_wo");
+            let ephemeral = w.is_some_and(|e| e.refs().iter().any(|r| matches!(r.root, Root::Ephemeral(..))));
+            if c.get("master_username").is_some() && !ephemeral {
+                o.at(c, "P3", "the primary's password must be master_password_wo from an ephemeral value");
+            }
+            for k in ["engine", "engine_version"] {
+                if c.get(k).is_none_or(|e| !refers_to(e, "aws_rds_global_cluster")) {
+                    o.at(c, "P6", format!("{k} must come from the global cluster"));
+                }
+            }
+        }
+        if !c.lifecycle.ignore_changes.iter().any(|x| x == "engine_version") {
+            o.at(c, "P6", "auto minor upgrades are on: ignore engine_version drift");
+        }
+    }
+    for i in managed(m, "aws_rds_cluster_instance") {
+        if let Some(class) = i.str_attr("instance_class") {
+            if class.starts_with("db.t") {
+                o.at(i, "P7", format!("{class} is burstable; global databases reject it"));
+            }
+        }
+        if i.bool_attr("auto_minor_version_upgrade") != Some(false)
+            && !i.lifecycle.ignore_changes.iter().any(|x| x == "engine_version")
+        {
+            o.at(i, "P6", "auto minor upgrades are on: ignore engine_version drift");
+        }
+    }
+    for c in m.calls.values() {
+        if let Some(Expr::Str(class)) = c.args.get("instance_class") {
+            if class.starts_with("db.t") {
+                o.module(&format!("module.{}", c.name), "P7", format!("{class} is burstable; global databases reject it"));
+            }
+        }
+    }
+}
+
+fn destroyable(o: &mut Out<'_>) {
+    let m = o.m;
+    for r in m.resources.values().filter(|r| r.mode == Mode::Managed) {
+        for k in ["deletion_protection", "deletion_protection_enabled", "skip_destroy"] {
+            if let Some(v) = r.get(k) {
+                if v.as_bool() != Some(false) {
+                    o.at(r, "P9", format!("{k} must be false"));
+                }
+            }
+        }
+        for b in r.body.blocks_of("replica") {
+            if b.get("deletion_protection_enabled").and_then(Expr::as_bool) == Some(true) {
+                o.at(r, "P9", "replica deletion_protection_enabled must be false");
+            }
+        }
+        if r.lifecycle.prevent_destroy {
+            o.at(r, "P9", "prevent_destroy must not be set");
+        }
+    }
+    for t in ["aws_rds_cluster", "aws_rds_global_cluster"] {
+        for r in managed(m, t) {
+            if r.get("deletion_protection").is_none() {
+                o.at(r, "P9", "deletion_protection must be set to false explicitly");
+            }
+        }
+    }
+}
+
+fn network(o: &mut Out<'_>) {
+    let m = o.m;
+    for t in ["aws_internet_gateway", "aws_nat_gateway", "aws_egress_only_internet_gateway"] {
+        for r in managed(m, t) {
+            o.at(r, "P17", "private subnets only: no internet or NAT gateway");
+        }
+    }
+    let vpcs: Vec<&Resource> = managed(m, "aws_vpc").collect();
+    for v in &vpcs {
+        for k in ["enable_dns_support", "enable_dns_hostnames"] {
+            if v.bool_attr(k) != Some(true) {
+                o.at(v, "P17", format!("{k} must be true for interface endpoints with private DNS"));
+            }
+        }
+    }
+    if !vpcs.is_empty() {
+        let gw = managed(m, "aws_vpc_endpoint").find(|e| {
+            e.str_attr("vpc_endpoint_type") == Some("Gateway")
+                && e.get("service_name").is_some_and(|s| template_ends_with(s, ".dynamodb"))
+        });
+        match gw {
+            None => o.module("aws_vpc_endpoint", "P17", "a DynamoDB gateway endpoint is required"),
+            Some(e) if e.get("route_table_ids").is_none_or(|x| !refers_to(x, "aws_route_table")) => {
+                o.at(e, "P17", "the DynamoDB gateway endpoint must be on the private route tables");
+            }
+            Some(_) => {}
+        }
+        for e in managed(m, "aws_vpc_endpoint").filter(|e| e.str_attr("vpc_endpoint_type") == Some("Interface")) {
+            if e.bool_attr("private_dns_enabled") != Some(true) {
+                o.at(e, "P17", "interface endpoints need private_dns_enabled = true");
+            }
+        }
+    }
+}
+
+fn template_ends_with(e: &Expr, s: &str) -> bool {
+    match e {
+        Expr::Str(x) => x.ends_with(s),
+        Expr::Template(parts) => matches!(parts.last(), Some(Part::Lit(l)) if l.ends_with(s)),
+        _ => false,
+    }
+}
+
+fn lambda(o: &mut Out<'_>) {
+    let m = o.m;
+    for f in managed(m, "aws_lambda_function") {
+        if f.body.one_block("vpc_config").is_some()
+            && f.bool_attr("replace_security_groups_on_destroy") != Some(true)
+        {
+            o.at(f, "P19", "replace_security_groups_on_destroy must be true (Hyperplane ENIs linger 20-45 min)");
+        }
+        if let Some(vars) = f
+            .body
+            .one_block("environment")
+            .and_then(|e| e.get("variables"))
+            .and_then(Expr::as_object)
+        {
+            for k in vars.keys() {
+                if crate::components::compute::RESERVED_ENV_KEYS.contains(&k.as_str()) {
+                    o.at(f, "P20", format!("{k} is reserved by Lambda"));
+                }
+            }
+        }
+        let role_ok = f.get("role").is_some_and(|r| {
+            r.refs().iter().any(|x| {
+                let Root::Resource(t, n) = &x.root else { return false };
+                t == "aws_iam_role"
+                    && managed(m, "aws_iam_role_policy_attachment").any(|a| {
+                        a.get("role").is_some_and(|e| e.refs().iter().any(|y| matches!(&y.root, Root::Resource(t2, n2) if t2 == t && n2 == n)))
+                            && a.get("policy_arn").is_some_and(|p| template_ends_with(p, "/AWSLambdaVPCAccessExecutionRole"))
+                    })
+            })
+        });
+        if !role_ok {
+            o.at(f, "P18", "the function's role must have AWSLambdaVPCAccessExecutionRole attached");
+        }
+    }
+    for t in ["aws_iam_role", "aws_iam_role_policy"] {
+        for r in managed(m, t) {
+            if r.get("name").is_none_or(|n| !refers_to_data(n, "aws_region")) {
+                o.at(r, "P18", "IAM is global: the name must carry the region (EntityAlreadyExists otherwise)");
+            }
+        }
+    }
+}
+
+fn api(o: &mut Out<'_>) {
+    let m = o.m;
+    for a in managed(m, "aws_api_gateway_rest_api") {
+        let types = a
+            .body
+            .one_block("endpoint_configuration")
+            .and_then(|b| b.get("types"))
+            .and_then(Expr::as_list);
+        if types != Some(&[Expr::from("REGIONAL")][..]) {
+            o.at(a, "P22", "endpoint_configuration.types must be [\"REGIONAL\"]");
+        }
+    }
+    for d in managed(m, "aws_api_gateway_deployment") {
+        let trig = d.get("triggers").and_then(Expr::as_object).and_then(|t| t.get("redeployment"));
+        if trig.is_none() {
+            o.at(d, "P21", "triggers.redeployment must hash the routes, or changes silently do not deploy");
+        }
+        if !d.lifecycle.create_before_destroy {
+            o.at(d, "P21", "lifecycle.create_before_destroy must be true");
+        }
+        if d.get("stage_name").is_some() {
+            o.at(d, "P21", "use a separate aws_api_gateway_stage, not the deployment's stage_name");
+        }
+        if !managed(m, "aws_api_gateway_stage").any(|s| mentions(s, d)) {
+            o.at(d, "P21", "no aws_api_gateway_stage uses this deployment");
+        }
+    }
+    let methods: Vec<&Resource> = managed(m, "aws_api_gateway_method").collect();
+    let perms: Vec<&Resource> = managed(m, "aws_lambda_permission").collect();
+    for p in &perms {
+        if p.str_attr("principal") != Some("apigateway.amazonaws.com") {
+            o.at(p, "P24", "principal must be apigateway.amazonaws.com");
+        }
+        let scoped = match p.get("source_arn") {
+            Some(Expr::Template(parts)) => {
+                matches!(parts.first(), Some(Part::Interp(e)) if refers_to(e, "aws_api_gateway_rest_api"))
+                    && matches!(parts.last(), Some(Part::Lit(l)) if l.starts_with("/*/") && !l.ends_with("/*/*"))
+            }
+            _ => false,
+        };
+        if !scoped {
+            o.at(p, "P24", "source_arn must be the API's execution_arn plus /*/METHOD/path of one route");
+        }
+    }
+    if perms.len() < methods.len() {
+        o.module("aws_lambda_permission", "P24", format!("{} routes but {} invoke permissions", methods.len(), perms.len()));
+    }
+    let logs = managed(m, "aws_api_gateway_stage").any(|s| s.body.one_block("access_log_settings").is_some());
+    if logs && managed(m, "aws_api_gateway_account").next().is_none() {
+        o.module("aws_api_gateway_account", "P25", "stage logging needs aws_api_gateway_account with a CloudWatch role in this region");
+    }
+}
+
+fn buckets(o: &mut Out<'_>) {
+    let m = o.m;
+    for b in managed(m, "aws_s3_bucket") {
+        let on = |t: &'static str| managed(m, t).filter(move |x| mentions(x, b));
+        let versioned = on("aws_s3_bucket_versioning").any(|v| {
+            v.body.one_block("versioning_configuration").and_then(|c| c.get("status")).and_then(Expr::as_str) == Some("Enabled")
+        });
+        if !versioned {
+            o.at(b, "P29", "needs aws_s3_bucket_versioning with status Enabled");
+        }
+        let aes = on("aws_s3_bucket_server_side_encryption_configuration").any(|s| {
+            s.body
+                .one_block("rule")
+                .and_then(|r| r.one_block("apply_server_side_encryption_by_default"))
+                .and_then(|d| d.get("sse_algorithm"))
+                .and_then(Expr::as_str)
+                == Some("AES256")
+        });
+        if !aes {
+            o.at(b, "P29", "needs server-side encryption with AES256");
+        }
+        let pab = on("aws_s3_bucket_public_access_block").any(|p| {
+            ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
+                .iter()
+                .all(|k| p.bool_attr(k) == Some(true))
+        });
+        if !pab {
+            o.at(b, "P29", "needs a public access block with all four settings true");
+        }
+        if b.get("acl").is_some() || on("aws_s3_bucket_acl").next().is_some() {
+            o.at(b, "P29", "no ACLs: new buckets have ACLs disabled");
+        }
+        if b.bool_attr("force_destroy") != Some(true) {
+            o.at(b, "P32", "force_destroy must be true, or a bucket with objects cannot be destroyed");
+        }
+        let named = b.get("bucket").is_some_and(|n| refers_to_data(n, "aws_region") && refers_to_data(n, "aws_caller_identity"));
+        if !named {
+            o.at(b, "P31", "bucket names are global: include the region and the account id");
+        }
+    }
+}
+
+fn replication(o: &mut Out<'_>) {
+    let m = o.m;
+    for r in managed(m, "aws_s3_bucket_replication_configuration") {
+        let deps: Vec<&Resource> = r.depends_on.iter().filter_map(|a| m.get(a)).collect();
+        if !deps.iter().any(|d| d.rtype == "aws_s3_bucket_versioning") {
+            o.at(r, "P30", "must depend on the destination bucket's versioning");
+        }
+        if !deps.iter().any(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty()) {
+            o.at(r, "P30", "must depend on the source bucket's versioning (from the primary layer)");
+        }
+        let Some(rule) = r.body.one_block("rule") else {
+            o.at(r, "P30", "needs exactly one rule");
+            continue;
+        };
+        if rule.one_block("filter").is_none() {
+            o.at(r, "P30", "the rule needs a filter {} block");
+        }
+        if rule.one_block("delete_marker_replication").is_none() {
+            o.at(r, "P30", "the rule needs an explicit delete_marker_replication");
+        }
+        let dest = rule.one_block("destination");
+        let minutes = |outer: &str, inner: &str| {
+            dest.and_then(|d| d.one_block(outer))
+                .and_then(|b| b.one_block(inner))
+                .and_then(|b| b.get("minutes"))
+                .and_then(Expr::as_int)
+        };
+        if minutes("replication_time", "time") != Some(15) {
+            o.at(r, "P30", "RTC needs replication_time.time.minutes = 15");
+        }
+        if minutes("metrics", "event_threshold") != Some(15) {
+            o.at(r, "P30", "RTC needs metrics.event_threshold.minutes = 15");
+        }
+    }
+}
+
+fn topics(o: &mut Out<'_>) {
+    let m = o.m;
+    for t in managed(m, "aws_sns_topic") {
+        let key = t.get("kms_master_key_id");
+        let cmk = key.and_then(|k| {
+            k.refs().into_iter().find_map(|r| match &r.root {
+                Root::Resource(ty, n) if ty == "aws_kms_key" => m.get(&crate::model::Address::managed(ty, n)),
+                _ => None,
+            })
+        });
+        match cmk {
+            None => o.at(t, "P34", "encrypt with a customer-managed KMS key (alias/aws/sns drops alarm notifications)"),
+            Some(k) => {
+                let allows = k.get("policy").is_some_and(|p| p.to_hcl().contains("cloudwatch.amazonaws.com"));
+                if !allows {
+                    o.at(t, "P34", "the topic's key policy must let cloudwatch.amazonaws.com use the key");
+                }
+            }
+        }
+    }
+}
+
+fn tags(o: &mut Out<'_>) {
+    let m = o.m;
+    let schemas = Schemas::vendored();
+    for r in m.resources.values().filter(|r| r.mode == Mode::Managed) {
+        if schemas.is_taggable(&r.rtype) {
+            for p in tagging::problems(r.get("tags")) {
+                o.at(r, "P35", p);
+            }
+        } else if r.get("tags").is_some() {
+            o.at(r, "P35", "this type has no tags attribute");
+        }
+    }
+    for p in &m.providers {
+        if !p.body.blocks_of("default_tags").is_empty() {
+            o.module(&format!("provider.{}", p.name), "P35", "do not use default_tags: the mandatory tags are in each resource's tags");
+        }
+    }
+}
+
+fn backend(o: &mut Out<'_>) {
+    let m = o.m;
+    if let ModuleKind::Root { .. } = m.kind {
+        match &m.terraform.backend {
+            None => o.module("terraform", "P36", "roots need the S3 backend"),
+            Some(b) => {
+                if !b.encrypt || !b.use_lockfile {
+                    o.module("terraform", "P36", "the S3 backend needs encrypt = true and use_lockfile = true");
+                }
+            }
+        }
+    }
+}
+
+fn providers(o: &mut Out<'_>) {
+    let m = o.m;
+    let aliased = m.providers.iter().any(|p| p.alias.is_some())
+        || m.terraform.required_providers.values().any(|p| !p.configuration_aliases.is_empty());
+    for r in m.resources.values() {
+        if r.get("region").is_some() && aliased {
+            o.at(r, "P40", "this module uses provider aliases: do not also set a per-resource region");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Static checks for a generated Terraform JSON tree (`*.tf.json`), using the
+//! provider schemas vendored in `schema/providers.json`.
+//!
+//! [`check_tree`] groups files into module directories (all `*.tf.json` of a
+//! directory, merged as Terraform does) and reports:
+//!
+//! 1. **schema** — resource / data / ephemeral types exist for their
+//!    provider; attributes exist, required ones are present, computed-only
+//!    ones are not set; nested blocks are objects (or arrays of objects) and
+//!    respect `min_items` / `max_items`; blocks and attributes are not
+//!    confused; JSON literals coarsely match the attribute type; provider
+//!    blocks match the provider schema (`alias` is a meta-argument);
+//! 2. **references** — every `${...}` reference (`var.`, `local.`,
+//!    `module.M.O`, `data.`, `ephemeral.`, resources and their first
+//!    attribute, `data.terraform_remote_state.N.outputs.O` against the root
+//!    with the same S3 backend bucket and key, `each` / `count` / `self` in
+//!    their contexts, function names), bare `depends_on` / `provider` /
+//!    `ignore_changes` / `replace_triggered_by` entries, ephemeral values only
+//!    where Terraform accepts them;
+//! 3. **module calls** — required variables passed, no unknown arguments,
+//!    `configuration_aliases` satisfied, literal argument types;
+//! 4. **unused variables** (reported as `warning: ...`).
+//!
+//! Variable declarations (`type`, literal `default`, `validation`), outputs,
+//! `terraform` blocks, `check`, `moved`, `import` and `removed` blocks get
+//! lighter structural checks.
+
+mod check;
+mod expr;
+mod schema;
+mod tree;
+mod types;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use schema::{
+    provider_of_type, AttributeSchema, BlockSchema, NestedBlockSchema, NestingMode,
+    ProviderSchema, SchemaError, Schemas, BUILTIN_TERRAFORM,
+};
+pub use types::AttrType;
+
+/// One problem found in a tree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Finding {
+    /// Repo-relative path of the file (as given to [`check_tree`]).
+    pub file: String,
+    /// Terraform address: `aws_vpc.this`, `data.aws_region.current`,
+    /// `module.primary`, `var.x`, `local.x`, `output.y`, `provider.aws`,
+    /// `provider.aws.dr`, `terraform`, `check.x`, ...
+    pub address: String,
+    /// What is wrong; attribute paths inside the block are quoted first.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.address, self.message)
+    }
+}
+
+/// Check a tree of Terraform JSON files (repo-relative path with `/`
+/// separators → parsed JSON). Paths not ending in `.tf.json` are ignored.
+/// Returns the findings sorted and deduplicated.
+pub fn check_tree(files: &BTreeMap<String, serde_json::Value>, schemas: &Schemas) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let tree = tree::Tree::build(files, &mut findings);
+    check::check(&tree, schemas, &mut findings);
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+#[cfg(test)]
+mod tests;
