@@ -9,7 +9,11 @@ use drgen::ops::{self, GenerateOutcome};
 use drgen::write::FaultPlan;
 
 #[derive(Debug, Parser)]
-#[command(name = "drgen", version, about = "Terraform JSON for an active-passive AWS DR payment stack")]
+#[command(
+    name = "drgen",
+    version,
+    about = "Terraform JSON for an active-passive AWS DR payment stack"
+)]
 struct Cli {
     /// Repository root (holds envs/ and modules/).
     #[arg(long, global = true, default_value = ".")]
@@ -29,6 +33,11 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Expected RPO/RTO and state placement of an environment, from its generated files.
+    Posture {
+        #[arg(long = "env", value_name = "NAME")]
+        env: String,
+    },
     /// Check the generated tree: invariants, drift, provider schema, references.
     Check {
         /// Only this environment (repeatable).
@@ -40,36 +49,52 @@ enum Command {
 fn fault_plan() -> FaultPlan {
     // Test hook for atomicity: fail after N directory swaps.
     FaultPlan {
-        fail_after_swaps: std::env::var("DRGEN_FAULT_AFTER_SWAPS").ok().and_then(|v| v.parse().ok()),
+        fail_after_swaps: std::env::var("DRGEN_FAULT_AFTER_SWAPS")
+            .ok()
+            .and_then(|v| v.parse().ok()),
     }
 }
 
 fn run(cli: Cli) -> Result<ExitCode, drgen::project::Error> {
     match cli.command {
-        Command::Generate { envs, check } => match ops::generate(&cli.repo, &envs, check, fault_plan())? {
-            GenerateOutcome::Written { files } => {
-                println!("generated {files} files");
-                Ok(ExitCode::SUCCESS)
-            }
-            GenerateOutcome::Checked { drift } if drift.is_empty() => {
-                println!("generated files are up to date");
-                Ok(ExitCode::SUCCESS)
-            }
-            GenerateOutcome::Checked { drift } => {
-                for d in &drift {
-                    println!("{d}");
+        Command::Generate { envs, check } => {
+            match ops::generate(&cli.repo, &envs, check, fault_plan())? {
+                GenerateOutcome::Written { files } => {
+                    println!("generated {files} files");
+                    Ok(ExitCode::SUCCESS)
                 }
-                eprintln!("{} generated file(s) differ from the generator: run drgen generate", drift.len());
-                Ok(ExitCode::from(1))
-            }
-            GenerateOutcome::Violations(v) => {
-                for x in &v {
-                    println!("{x}");
+                GenerateOutcome::Checked { drift } if drift.is_empty() => {
+                    println!("generated files are up to date");
+                    Ok(ExitCode::SUCCESS)
                 }
-                eprintln!("{} invariant violation(s): nothing written", v.len());
-                Ok(ExitCode::from(1))
+                GenerateOutcome::Checked { drift } => {
+                    for d in &drift {
+                        println!("{d}");
+                    }
+                    eprintln!(
+                        "{} generated file(s) differ from the generator: run drgen generate",
+                        drift.len()
+                    );
+                    Ok(ExitCode::from(1))
+                }
+                GenerateOutcome::Violations(v) => {
+                    for x in &v {
+                        println!("{x}");
+                    }
+                    eprintln!("{} invariant violation(s): nothing written", v.len());
+                    Ok(ExitCode::from(1))
+                }
             }
-        },
+        }
+        Command::Posture { env } => {
+            let p = ops::posture(&cli.repo, &env)?;
+            print!("{}", p.render());
+            Ok(if p.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Check { envs } => {
             let findings = ops::check(&cli.repo, &envs)?;
             if findings.is_empty() {

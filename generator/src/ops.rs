@@ -19,12 +19,19 @@ pub enum GenerateOutcome {
 }
 
 /// `drgen generate [--env ..] [--check]`.
-pub fn generate(repo: &Path, envs: &[String], check: bool, fault: FaultPlan) -> Result<GenerateOutcome, Error> {
+pub fn generate(
+    repo: &Path,
+    envs: &[String],
+    check: bool,
+    fault: FaultPlan,
+) -> Result<GenerateOutcome, Error> {
     let envs = project::load(repo, envs)?;
     let p = project::build(&envs);
     let violations = project::violations(&p);
     if !violations.is_empty() {
-        return Ok(GenerateOutcome::Violations(violations.iter().map(ToString::to_string).collect()));
+        return Ok(GenerateOutcome::Violations(
+            violations.iter().map(ToString::to_string).collect(),
+        ));
     }
     let files = project::render(&p);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
@@ -43,7 +50,10 @@ pub fn generate(repo: &Path, envs: &[String], check: bool, fault: FaultPlan) -> 
 pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
     let envs = project::load(repo, envs)?;
     let p = project::build(&envs);
-    let mut out: Vec<String> = project::violations(&p).iter().map(ToString::to_string).collect();
+    let mut out: Vec<String> = project::violations(&p)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let files = project::render(&p);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
     let dirs = write::managed_dirs(repo, &project::owned_dirs(&p), &names)?;
@@ -51,12 +61,19 @@ pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
         out.push(format!("{d} (run drgen generate)"));
     }
     let tree = read_tree(repo, &files)?;
-    out.extend(tree_findings(&tree).iter().map(|f| format!("{}: {}: {}", f.file, f.address, f.message)));
+    out.extend(
+        tree_findings(&tree)
+            .iter()
+            .map(|f| format!("{}: {}: {}", f.file, f.address, f.message)),
+    );
     Ok(out)
 }
 
 /// Reads every generated file from disk (those present) as JSON.
-fn read_tree(repo: &Path, files: &BTreeMap<String, String>) -> Result<BTreeMap<String, serde_json::Value>, Error> {
+fn read_tree(
+    repo: &Path,
+    files: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, serde_json::Value>, Error> {
     let mut tree = BTreeMap::new();
     for rel in files.keys() {
         let p = repo.join(rel);
@@ -77,4 +94,13 @@ fn read_tree(repo: &Path, files: &BTreeMap<String, String>) -> Result<BTreeMap<S
 /// Schema and reference findings of a tree.
 pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<Finding> {
     tfcheck::check_tree(tree, Schemas::vendored())
+}
+
+/// `drgen posture --env NAME`: reads the generated tree of the environment.
+pub fn posture(repo: &Path, env: &str) -> Result<crate::posture::Posture, Error> {
+    let envs = project::load(repo, &[env.to_owned()])?;
+    let p = project::build(&envs);
+    let files = project::render(&p);
+    let tree = read_tree(repo, &files)?;
+    Ok(crate::posture::assess(env, &tree))
 }

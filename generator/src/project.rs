@@ -17,7 +17,10 @@ pub enum Error {
     #[error("no environments: {dir} has no */env.toml")]
     NoEnvironments { dir: PathBuf },
     #[error("unknown environment {name:?}; available: {}", available.join(", "))]
-    UnknownEnvironment { name: String, available: Vec<String> },
+    UnknownEnvironment {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -102,17 +105,32 @@ pub fn load(repo: &Path, only: &[String]) -> Result<Vec<Env>, Error> {
 fn relativize(e: ConfigError, repo: &Path) -> ConfigError {
     let rel = |p: PathBuf| p.strip_prefix(repo).map(Path::to_path_buf).unwrap_or(p);
     match e {
-        ConfigError::Read { path, message } => ConfigError::Read { path: rel(path), message },
+        ConfigError::Read { path, message } => ConfigError::Read {
+            path: rel(path),
+            message,
+        },
         ConfigError::IsDirectory { path } => ConfigError::IsDirectory { path: rel(path) },
-        ConfigError::NotUtf8 { path, offset } => ConfigError::NotUtf8 { path: rel(path), offset },
-        ConfigError::Parse { path, line, column, field, message } => ConfigError::Parse {
+        ConfigError::NotUtf8 { path, offset } => ConfigError::NotUtf8 {
+            path: rel(path),
+            offset,
+        },
+        ConfigError::Parse {
+            path,
+            line,
+            column,
+            field,
+            message,
+        } => ConfigError::Parse {
             path: rel(path),
             line,
             column,
             field,
             message,
         },
-        ConfigError::Invalid { path, errors } => ConfigError::Invalid { path: rel(path), errors },
+        ConfigError::Invalid { path, errors } => ConfigError::Invalid {
+            path: rel(path),
+            errors,
+        },
     }
 }
 

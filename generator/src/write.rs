@@ -48,14 +48,20 @@ fn existing(repo: &Path, dirs: &[String]) -> Result<BTreeSet<String>, Error> {
 }
 
 /// Compares the rendered files with the tree on disk.
-pub fn drift(repo: &Path, files: &BTreeMap<String, String>, dirs: &[String]) -> Result<Vec<Drift>, Error> {
+pub fn drift(
+    repo: &Path,
+    files: &BTreeMap<String, String>,
+    dirs: &[String],
+) -> Result<Vec<Drift>, Error> {
     let mut out = Vec::new();
     for (rel, content) in files {
         let p = repo.join(rel);
         match std::fs::read(&p) {
             Ok(bytes) if bytes == content.as_bytes() => {}
             Ok(_) => out.push(Drift::Differs(rel.clone())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => out.push(Drift::Missing(rel.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.push(Drift::Missing(rel.clone()))
+            }
             Err(e) => return Err(Error::io(&p, e)),
         }
     }
@@ -79,7 +85,12 @@ pub struct FaultPlan {
 /// new tree is staged in a temporary directory inside `repo`, then each
 /// directory is swapped in by rename. If anything fails, directories already
 /// swapped are restored and nothing else changes.
-pub fn write_atomic(repo: &Path, files: &BTreeMap<String, String>, dirs: &[String], fault: FaultPlan) -> Result<(), Error> {
+pub fn write_atomic(
+    repo: &Path,
+    files: &BTreeMap<String, String>,
+    dirs: &[String],
+    fault: FaultPlan,
+) -> Result<(), Error> {
     let stage = tempfile::Builder::new()
         .prefix(".drgen-stage-")
         .tempdir_in(repo)
@@ -96,7 +107,9 @@ pub fn write_atomic(repo: &Path, files: &BTreeMap<String, String>, dirs: &[Strin
     let result = (|| -> Result<(), Error> {
         for d in dirs {
             if fault.fail_after_swaps == Some(swapped.len()) {
-                return Err(Error::Internal(format!("injected failure before swapping {d}")));
+                return Err(Error::Internal(format!(
+                    "injected failure before swapping {d}"
+                )));
             }
             let target = repo.join(d);
             let new = stage.path().join("new").join(d);
@@ -138,7 +151,11 @@ pub fn write_atomic(repo: &Path, files: &BTreeMap<String, String>, dirs: &[Strin
 /// The directories a run manages: the generated ones plus stale ones,
 /// i.e. any other directory under `modules/` and under the loaded
 /// environments' folders (which hold only `env.toml` by hand).
-pub fn managed_dirs(repo: &Path, generated: &[String], env_names: &[String]) -> Result<Vec<String>, Error> {
+pub fn managed_dirs(
+    repo: &Path,
+    generated: &[String],
+    env_names: &[String],
+) -> Result<Vec<String>, Error> {
     let mut out: BTreeSet<String> = generated.iter().cloned().collect();
     let mut parents = vec!["modules".to_owned()];
     parents.extend(env_names.iter().map(|e| format!("envs/{e}")));

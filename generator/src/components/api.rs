@@ -29,9 +29,24 @@ pub struct Route {
 
 /// The routes of the payment API.
 pub const ROUTES: &[Route] = &[
-    Route { local: "post_payments", method: "POST", path: "/payments", arn_path: "payments" },
-    Route { local: "get_payment", method: "GET", path: "/payments/{id}", arn_path: "payments/*" },
-    Route { local: "get_health", method: "GET", path: "/health", arn_path: "health" },
+    Route {
+        local: "post_payments",
+        method: "POST",
+        path: "/payments",
+        arn_path: "payments",
+    },
+    Route {
+        local: "get_payment",
+        method: "GET",
+        path: "/payments/{id}",
+        arn_path: "payments/*",
+    },
+    Route {
+        local: "get_health",
+        method: "GET",
+        path: "/health",
+        arn_path: "health",
+    },
 ];
 
 /// What other components need.
@@ -56,9 +71,19 @@ impl Api {
 /// Builds the API and its permissions.
 pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
     let api = scope
-        .named("aws_api_gateway_rest_api", "payments", &Name::of(NameKind::RestApi))
-        .set("description", "Payment API (regional; failover by Route 53)")
-        .block("endpoint_configuration", Body::new().set("types", list([Expr::from("REGIONAL")])));
+        .named(
+            "aws_api_gateway_rest_api",
+            "payments",
+            &Name::of(NameKind::RestApi),
+        )
+        .set(
+            "description",
+            "Payment API (regional; failover by Route 53)",
+        )
+        .block(
+            "endpoint_configuration",
+            Body::new().set("types", list([Expr::from("REGIONAL")])),
+        );
     let rest_api = scope.add(api);
     let api_id = rest_api.attr("id");
 
@@ -81,7 +106,11 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
         .set("path_part", "health");
     let health = scope.add(health);
 
-    let mut trigger_parts: Vec<Expr> = vec![payments.attr("id"), payment_id.attr("id"), health.attr("id")];
+    let mut trigger_parts: Vec<Expr> = vec![
+        payments.attr("id"),
+        payment_id.attr("id"),
+        health.attr("id"),
+    ];
     let mut integrations = Vec::new();
     for route in ROUTES {
         let resource = match route.local {
@@ -96,7 +125,10 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
             .set("http_method", route.method)
             .set("authorization", "NONE");
         if route.local == "get_payment" {
-            m = m.set("request_parameters", object([("method.request.path.id", Expr::Bool(true))]));
+            m = m.set(
+                "request_parameters",
+                object([("method.request.path.id", Expr::Bool(true))]),
+            );
         }
         let method = scope.add(m);
         let i = scope
@@ -114,7 +146,10 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
 
         let p = scope
             .unnamed("aws_lambda_permission", route.local)
-            .set("statement_id", format!("AllowApiGateway-{}", route.local.replace('_', "-")))
+            .set(
+                "statement_id",
+                format!("AllowApiGateway-{}", route.local.replace('_', "-")),
+            )
             .set("action", "lambda:InvokeFunction")
             .set("function_name", lambda.function.attr("function_name"))
             .set("principal", "apigateway.amazonaws.com")
@@ -133,10 +168,16 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
     let mut dep = scope
         .unnamed("aws_api_gateway_deployment", "payments")
         .set("rest_api_id", api_id.clone())
-        .set("description", "Replaced (create before destroy) whenever a route changes")
+        .set(
+            "description",
+            "Replaced (create before destroy) whenever a route changes",
+        )
         .set(
             "triggers",
-            object([("redeployment", call("sha1", vec![call("jsonencode", vec![list(trigger_parts)])]))]),
+            object([(
+                "redeployment",
+                call("sha1", vec![call("jsonencode", vec![list(trigger_parts)])]),
+            )]),
         )
         .lifecycle(Lifecycle {
             create_before_destroy: true,
@@ -149,18 +190,38 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
 
     // Per-region account setting: the role API Gateway logs with.
     let logs_role = scope
-        .named("aws_iam_role", "apigw_logs", &Name::of(NameKind::ApiGatewayLogsRole))
-        .set("description", "Lets API Gateway write execution and access logs in this region")
-        .set("assume_role_policy", assume_role("apigateway.amazonaws.com", None));
+        .named(
+            "aws_iam_role",
+            "apigw_logs",
+            &Name::of(NameKind::ApiGatewayLogsRole),
+        )
+        .set(
+            "description",
+            "Lets API Gateway write execution and access logs in this region",
+        )
+        .set(
+            "assume_role_policy",
+            assume_role("apigateway.amazonaws.com", None),
+        );
     let logs_role = scope.add(logs_role);
-    attach(scope, "apigw_logs", &logs_role, "service-role/AmazonAPIGatewayPushToCloudWatchLogs", env);
+    attach(
+        scope,
+        "apigw_logs",
+        &logs_role,
+        "service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        env,
+    );
     let account = scope
         .unnamed("aws_api_gateway_account", "this")
         .set("cloudwatch_role_arn", logs_role.attr("arn"));
     let account = scope.add(account);
 
     let lg = scope
-        .named("aws_cloudwatch_log_group", "api_access", &Name::of(NameKind::ApiLogGroup))
+        .named(
+            "aws_cloudwatch_log_group",
+            "api_access",
+            &Name::of(NameKind::ApiLogGroup),
+        )
         .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS));
     let log_group = scope.add(lg);
 
@@ -174,11 +235,18 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
             ("resourcePath", Expr::from("$context.resourcePath")),
             ("status", Expr::from("$context.status")),
             ("responseLength", Expr::from("$context.responseLength")),
-            ("integrationLatency", Expr::from("$context.integrationLatency")),
+            (
+                "integrationLatency",
+                Expr::from("$context.integrationLatency"),
+            ),
         ])],
     );
     let st = scope
-        .named("aws_api_gateway_stage", "live", &Name::of(NameKind::ApiStage))
+        .named(
+            "aws_api_gateway_stage",
+            "live",
+            &Name::of(NameKind::ApiStage),
+        )
         .set("rest_api_id", api_id.clone())
         .set("deployment_id", deployment.attr("id"))
         .set("stage_name", STAGE)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::model::expr::{call, interp, list, lit, Expr};
 use crate::model::{Address, Body, Scope};
-use crate::policy::naming::{Name, NameKind, NameContext};
+use crate::policy::naming::{Name, NameContext, NameKind};
 
 use super::database::{db_user_arn, master_secret_arn_pattern, Database};
 use super::network::Network;
@@ -22,7 +22,14 @@ pub const ARCHITECTURE: &str = "x86_64";
 pub const LOG_RETENTION_DAYS: i64 = 30;
 /// Environment variable names the function reads.
 pub const ENV_KEYS: &[&str] = &[
-    "DB_HOST", "DB_NAME", "DB_PORT", "DB_USER", "DB_MASTER_SECRET", "REGION_ROLE", "SESSION_TABLE", "TOPIC_ARN",
+    "DB_HOST",
+    "DB_NAME",
+    "DB_PORT",
+    "DB_USER",
+    "DB_MASTER_SECRET",
+    "REGION_ROLE",
+    "SESSION_TABLE",
+    "TOPIC_ARN",
 ];
 /// Keys Lambda reserves: setting them fails (pitfall 20).
 pub const RESERVED_ENV_KEYS: &[&str] = &[
@@ -63,13 +70,33 @@ pub fn session_table_name(names: &NameContext) -> Expr {
 }
 
 /// Builds role, log group and function.
-pub fn build(scope: &mut Scope<'_>, env: &Env, names: &NameContext, net: &Network, db: &Database, notify: &Notify, inputs: &LambdaInputs) -> Lambda {
+pub fn build(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    names: &NameContext,
+    net: &Network,
+    db: &Database,
+    notify: &Notify,
+    inputs: &LambdaInputs,
+) -> Lambda {
     let role = scope
         .named("aws_iam_role", "lambda", &Name::of(NameKind::LambdaRole))
-        .set("description", "Payment function: VPC access, its session table, its topic, IAM DB auth")
-        .set("assume_role_policy", assume_role("lambda.amazonaws.com", None));
+        .set(
+            "description",
+            "Payment function: VPC access, its session table, its topic, IAM DB auth",
+        )
+        .set(
+            "assume_role_policy",
+            assume_role("lambda.amazonaws.com", None),
+        );
     let role = scope.add(role);
-    let vpc_access = attach(scope, "lambda_vpc_access", &role, "service-role/AWSLambdaVPCAccessExecutionRole", env);
+    let vpc_access = attach(
+        scope,
+        "lambda_vpc_access",
+        &role,
+        "service-role/AWSLambdaVPCAccessExecutionRole",
+        env,
+    );
 
     let table = session_table_name(names);
     let table_arn = env.arn("dynamodb", true, vec![lit("table/"), interp(table.clone())]);
@@ -86,13 +113,21 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, names: &NameContext, net: &Networ
             ],
             vec![table_arn],
         ),
-        Statement::allow("PublishAlerts", &["sns:Publish"], vec![notify.topic.attr("arn")]),
+        Statement::allow(
+            "PublishAlerts",
+            &["sns:Publish"],
+            vec![notify.topic.attr("arn")],
+        ),
         Statement::allow(
             "EncryptAlerts",
             &["kms:Decrypt", "kms:GenerateDataKey*"],
             vec![notify.key.attr("arn")],
         ),
-        Statement::allow("ConnectAsAppUser", &["rds-db:connect"], vec![db_user_arn(env, db, &inputs.app_user)]),
+        Statement::allow(
+            "ConnectAsAppUser",
+            &["rds-db:connect"],
+            vec![db_user_arn(env, db, &inputs.app_user)],
+        ),
         Statement::allow(
             "ReadMasterSecretForMigrations",
             &["secretsmanager:GetSecretValue"],
@@ -100,35 +135,58 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, names: &NameContext, net: &Networ
         ),
     ];
     let pol = scope
-        .named("aws_iam_role_policy", "lambda", &Name::of(NameKind::LambdaPolicy))
+        .named(
+            "aws_iam_role_policy",
+            "lambda",
+            &Name::of(NameKind::LambdaPolicy),
+        )
         .set("role", role.attr("id"))
         .set("policy", policy(&statements));
     let pol = scope.add(pol);
 
     let lg = scope
-        .named("aws_cloudwatch_log_group", "lambda", &Name::of(NameKind::LambdaLogGroup))
+        .named(
+            "aws_cloudwatch_log_group",
+            "lambda",
+            &Name::of(NameKind::LambdaLogGroup),
+        )
         .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS));
     let log_group = scope.add(lg);
 
     let mut vars: BTreeMap<String, Expr> = BTreeMap::new();
-    vars.insert("DB_HOST".into(), db.cluster.attr("endpoint"));
+    // The instance endpoint, not the cluster endpoint: a secondary cluster's
+    // writer endpoint is inactive until promotion, while its instance
+    // endpoint answers read-only, so the function can detect a passive
+    // region from the database itself (and sees it become writable on
+    // promotion without a redeploy).
+    vars.insert("DB_HOST".into(), db.instance.attr("endpoint"));
     vars.insert("DB_PORT".into(), Expr::from("5432"));
     vars.insert("DB_NAME".into(), inputs.database_name.clone());
     vars.insert("DB_USER".into(), inputs.app_user.clone());
-    vars.insert("DB_MASTER_SECRET".into(), Name::of(NameKind::MasterSecret).expr(names));
+    vars.insert(
+        "DB_MASTER_SECRET".into(),
+        Name::of(NameKind::MasterSecret).expr(names),
+    );
     vars.insert("REGION_ROLE".into(), Expr::from(env.role.as_str()));
     vars.insert("SESSION_TABLE".into(), table);
     vars.insert("TOPIC_ARN".into(), notify.topic.attr("arn"));
 
     let f = scope
-        .named("aws_lambda_function", "payment", &Name::of(NameKind::LambdaFunction))
+        .named(
+            "aws_lambda_function",
+            "payment",
+            &Name::of(NameKind::LambdaFunction),
+        )
         .set("description", "Payment processing (Rust, provided.al2023)")
         .set("role", role.attr("arn"))
         .set("runtime", RUNTIME)
         .set("handler", HANDLER)
         .set("architectures", list([Expr::from(ARCHITECTURE)]))
         .set("filename", inputs.package_path.clone())
-        .set("source_code_hash", call("filebase64sha256", vec![inputs.package_path.clone()]))
+        .set(
+            "source_code_hash",
+            call("filebase64sha256", vec![inputs.package_path.clone()]),
+        )
         .set("memory_size", inputs.memory_mb.clone())
         .set("timeout", inputs.timeout_s.clone())
         .set("replace_security_groups_on_destroy", true)
@@ -138,7 +196,10 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, names: &NameContext, net: &Networ
                 .set("subnet_ids", net.subnet_ids())
                 .set("security_group_ids", list([net.sg_lambda.attr("id")])),
         )
-        .block("environment", Body::new().set("variables", Expr::Object(vars)))
+        .block(
+            "environment",
+            Body::new().set("variables", Expr::Object(vars)),
+        )
         .block(
             "logging_config",
             Body::new()

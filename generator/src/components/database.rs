@@ -81,12 +81,19 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
         .set("deletion_protection", false)
         .set("copy_tags_to_snapshot", true)
         .set("iam_database_authentication_enabled", true)
-        .set("enabled_cloudwatch_logs_exports", list(LOG_EXPORTS.iter().map(|l| Expr::from(*l))));
+        .set(
+            "enabled_cloudwatch_logs_exports",
+            list(LOG_EXPORTS.iter().map(|l| Expr::from(*l))),
+        );
 
     let (global_cluster, master_secret) = match env.role {
         Role::Primary => {
             let g = scope
-                .named("aws_rds_global_cluster", "this", &Name::of(NameKind::GlobalCluster))
+                .named(
+                    "aws_rds_global_cluster",
+                    "this",
+                    &Name::of(NameKind::GlobalCluster),
+                )
                 .set("engine", Expr::from(ENGINE))
                 .set("engine_version", inputs.engine_version.clone())
                 .set("storage_encrypted", true)
@@ -126,7 +133,10 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
                         ])],
                     ),
                 )
-                .set("secret_string_wo_version", Expr::Int(MASTER_PASSWORD_VERSION));
+                .set(
+                    "secret_string_wo_version",
+                    Expr::Int(MASTER_PASSWORD_VERSION),
+                );
             scope.add(sv);
             cluster = cluster
                 .set("global_cluster_identifier", g.attr("id"))
@@ -135,7 +145,10 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
                 .set("database_name", inputs.database_name.clone())
                 .set("master_username", MASTER_USERNAME)
                 .set("master_password_wo", pw.attr("result"))
-                .set("master_password_wo_version", Expr::Int(MASTER_PASSWORD_VERSION))
+                .set(
+                    "master_password_wo_version",
+                    Expr::Int(MASTER_PASSWORD_VERSION),
+                )
                 .lifecycle(Lifecycle {
                     ignore_changes: vec!["engine_version".into()],
                     ..Lifecycle::default()
@@ -143,14 +156,21 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
             (Some(g), Some(secret))
         }
         Role::Dr => {
-            let gate = scope
-                .unnamed("terraform_data", "primary_writer")
-                .set("input", inputs.primary_writer_arn.clone().unwrap_or(Expr::Null));
+            let gate = scope.unnamed("terraform_data", "primary_writer").set(
+                "input",
+                inputs.primary_writer_arn.clone().unwrap_or(Expr::Null),
+            );
             let gate = scope.add(gate);
             cluster = cluster
-                .set("global_cluster_identifier", inputs.global_cluster_id.clone().unwrap_or(Expr::Null))
+                .set(
+                    "global_cluster_identifier",
+                    inputs.global_cluster_id.clone().unwrap_or(Expr::Null),
+                )
                 .set("engine_version", inputs.engine_version.clone())
-                .set("source_region", inputs.source_region.clone().unwrap_or(Expr::Null))
+                .set(
+                    "source_region",
+                    inputs.source_region.clone().unwrap_or(Expr::Null),
+                )
                 .depends_on(&gate)
                 .lifecycle(Lifecycle {
                     ignore_changes: vec![
@@ -166,7 +186,11 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
     let cluster = scope.add(cluster);
 
     let instance = scope
-        .named("aws_rds_cluster_instance", "this", &Name::numbered(NameKind::ClusterInstance, 1))
+        .named(
+            "aws_rds_cluster_instance",
+            "this",
+            &Name::numbered(NameKind::ClusterInstance, 1),
+        )
         .set("cluster_identifier", cluster.attr("id"))
         .set("instance_class", inputs.instance_class.clone())
         .set("engine", cluster.attr("engine"))
@@ -214,7 +238,11 @@ pub fn master_secret_arn_pattern(env: &Env) -> Expr {
     env.arn(
         "secretsmanager",
         true,
-        vec![lit("secret:"), interp(name_expr(env, &name)), lit("-??????")],
+        vec![
+            lit("secret:"),
+            interp(name_expr(env, &name)),
+            lit("-??????"),
+        ],
     )
 }
 

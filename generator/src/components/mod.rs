@@ -5,8 +5,11 @@
 pub mod api;
 pub mod compute;
 pub mod database;
+pub mod dns;
+pub mod monitoring;
 pub mod network;
 pub mod notify;
+pub mod sessions;
 pub mod storage;
 
 use crate::model::expr::{call, list, object, Expr};
@@ -43,7 +46,11 @@ impl Env {
     /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` as a template.
     pub fn arn(&self, service: &str, regional: bool, resource: Vec<crate::model::Part>) -> Expr {
         use crate::model::expr::{interp, lit, tpl};
-        let mut parts = vec![lit("arn:"), interp(self.partition.clone()), lit(&format!(":{service}:"))];
+        let mut parts = vec![
+            lit("arn:"),
+            interp(self.partition.clone()),
+            lit(&format!(":{service}:")),
+        ];
         if regional {
             parts.push(interp(self.region.clone()));
         }
@@ -137,7 +144,13 @@ pub fn source_account(env: &Env) -> Expr {
 }
 
 /// Adds a managed-policy attachment (not taggable, so unnamed).
-pub fn attach(scope: &mut Scope<'_>, local: &str, role: &Address, policy_name: &str, env: &Env) -> Address {
+pub fn attach(
+    scope: &mut Scope<'_>,
+    local: &str,
+    role: &Address,
+    policy_name: &str,
+    env: &Env,
+) -> Address {
     use crate::model::expr::{interp, lit, tpl};
     let arn = tpl(vec![
         lit("arn:"),

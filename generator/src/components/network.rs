@@ -49,18 +49,31 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
 
     // Lock the default security group down: no rules at all.
     let dsg = scope
-        .named("aws_default_security_group", "this", &Name::of(NameKind::DefaultSecurityGroup))
+        .named(
+            "aws_default_security_group",
+            "this",
+            &Name::of(NameKind::DefaultSecurityGroup),
+        )
         .set("vpc_id", vpc_id.clone());
     scope.add(dsg);
 
     let az_names = azs.reference().attr("names").expr();
-    let az_count = call("min", vec![Expr::Int(MAX_AZS), call("length", vec![az_names.clone()])]);
+    let az_count = call(
+        "min",
+        vec![Expr::Int(MAX_AZS), call("length", vec![az_names.clone()])],
+    );
 
     let subnet = scope
         .named("aws_subnet", "private", &Name::of(NameKind::PrivateSubnet))
         .count(az_count.clone())
         .set("vpc_id", vpc_id.clone())
-        .set("cidr_block", call("cidrsubnet", vec![vpc_cidr.clone(), Expr::Int(4), count_index()]))
+        .set(
+            "cidr_block",
+            call(
+                "cidrsubnet",
+                vec![vpc_cidr.clone(), Expr::Int(4), count_index()],
+            ),
+        )
         .set(
             "availability_zone",
             call("element", vec![az_names, count_index()]),
@@ -69,7 +82,11 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
     let subnets = scope.add(subnet);
 
     let rt = scope
-        .named("aws_route_table", "private", &Name::of(NameKind::PrivateRouteTable))
+        .named(
+            "aws_route_table",
+            "private",
+            &Name::of(NameKind::PrivateRouteTable),
+        )
         .count(az_count.clone())
         .set("vpc_id", vpc_id.clone());
     let route_tables = scope.add(rt);
@@ -77,10 +94,22 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
     let assoc = scope
         .unnamed("aws_route_table_association", "private")
         .count(az_count)
-        .set("subnet_id", call("element", vec![subnets.reference().splat().attr("id").expr(), count_index()]))
+        .set(
+            "subnet_id",
+            call(
+                "element",
+                vec![subnets.reference().splat().attr("id").expr(), count_index()],
+            ),
+        )
         .set(
             "route_table_id",
-            call("element", vec![route_tables.reference().splat().attr("id").expr(), count_index()]),
+            call(
+                "element",
+                vec![
+                    route_tables.reference().splat().attr("id").expr(),
+                    count_index(),
+                ],
+            ),
         );
     scope.add(assoc);
 
@@ -92,22 +121,48 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
             .set("revoke_rules_on_delete", true);
         scope.add(d)
     };
-    let sg_aurora = sg(scope, "aurora", NameKind::SecurityGroupAurora, "Aurora PostgreSQL: 5432 from the payment function only");
-    let sg_lambda = sg(scope, "lambda", NameKind::SecurityGroupLambda, "Payment function: egress to Aurora and the VPC endpoints only");
-    let sg_endpoints = sg(scope, "endpoints", NameKind::SecurityGroupEndpoints, "VPC interface endpoints: 443 from the payment function only");
+    let sg_aurora = sg(
+        scope,
+        "aurora",
+        NameKind::SecurityGroupAurora,
+        "Aurora PostgreSQL: 5432 from the payment function only",
+    );
+    let sg_lambda = sg(
+        scope,
+        "lambda",
+        NameKind::SecurityGroupLambda,
+        "Payment function: egress to Aurora and the VPC endpoints only",
+    );
+    let sg_endpoints = sg(
+        scope,
+        "endpoints",
+        NameKind::SecurityGroupEndpoints,
+        "VPC interface endpoints: 443 from the payment function only",
+    );
 
     let dynamodb = scope
-        .named("aws_vpc_endpoint", "dynamodb", &Name::of(NameKind::VpcEndpointDynamodb))
+        .named(
+            "aws_vpc_endpoint",
+            "dynamodb",
+            &Name::of(NameKind::VpcEndpointDynamodb),
+        )
         .set("vpc_id", vpc_id.clone())
         .set("service_name", service_name(env, "dynamodb"))
         .set("vpc_endpoint_type", "Gateway")
-        .set("route_table_ids", route_tables.reference().splat().attr("id").expr());
+        .set(
+            "route_table_ids",
+            route_tables.reference().splat().attr("id").expr(),
+        );
     let dynamodb_endpoint = scope.add(dynamodb);
 
     let mut interface_endpoints = Vec::new();
     for svc in INTERFACE_ENDPOINTS {
         let d = scope
-            .named("aws_vpc_endpoint", svc, &Name::qualified(NameKind::VpcEndpointInterface, svc))
+            .named(
+                "aws_vpc_endpoint",
+                svc,
+                &Name::qualified(NameKind::VpcEndpointInterface, svc),
+            )
             .set("vpc_id", vpc_id.clone())
             .set("service_name", service_name(env, svc))
             .set("vpc_endpoint_type", "Interface")
@@ -118,10 +173,20 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
     }
 
     // Rules, one resource each (aws_vpc_security_group_*_rule).
-    let rule = |scope: &mut Scope<'_>, kind: &str, local: &str, sg: &Address, port: i64, peer: (&str, Expr), desc: &str| {
+    let rule = |scope: &mut Scope<'_>,
+                kind: &str,
+                local: &str,
+                sg: &Address,
+                port: i64,
+                peer: (&str, Expr),
+                desc: &str| {
         let rtype = format!("aws_vpc_security_group_{kind}_rule");
         let d = scope
-            .named(&rtype, local, &Name::qualified(NameKind::SecurityGroupRule, &local.replace('_', "-")))
+            .named(
+                &rtype,
+                local,
+                &Name::qualified(NameKind::SecurityGroupRule, &local.replace('_', "-")),
+            )
             .set("security_group_id", sg.attr("id"))
             .set("description", desc)
             .set("ip_protocol", "tcp")
@@ -131,10 +196,42 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
         scope.add(d)
     };
     let sg_ref = |a: &Address| ("referenced_security_group_id", a.attr("id"));
-    rule(scope, "ingress", "aurora_from_lambda", &sg_aurora, 5432, sg_ref(&sg_lambda), "PostgreSQL from the payment function");
-    rule(scope, "ingress", "endpoints_from_lambda", &sg_endpoints, 443, sg_ref(&sg_lambda), "HTTPS from the payment function");
-    rule(scope, "egress", "lambda_to_aurora", &sg_lambda, 5432, sg_ref(&sg_aurora), "PostgreSQL to Aurora");
-    rule(scope, "egress", "lambda_to_endpoints", &sg_lambda, 443, sg_ref(&sg_endpoints), "HTTPS to the interface endpoints");
+    rule(
+        scope,
+        "ingress",
+        "aurora_from_lambda",
+        &sg_aurora,
+        5432,
+        sg_ref(&sg_lambda),
+        "PostgreSQL from the payment function",
+    );
+    rule(
+        scope,
+        "ingress",
+        "endpoints_from_lambda",
+        &sg_endpoints,
+        443,
+        sg_ref(&sg_lambda),
+        "HTTPS from the payment function",
+    );
+    rule(
+        scope,
+        "egress",
+        "lambda_to_aurora",
+        &sg_lambda,
+        5432,
+        sg_ref(&sg_aurora),
+        "PostgreSQL to Aurora",
+    );
+    rule(
+        scope,
+        "egress",
+        "lambda_to_endpoints",
+        &sg_lambda,
+        443,
+        sg_ref(&sg_endpoints),
+        "HTTPS to the interface endpoints",
+    );
     rule(
         scope,
         "egress",
@@ -146,7 +243,11 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
     );
 
     let dsg = scope
-        .named("aws_db_subnet_group", "this", &Name::of(NameKind::DbSubnetGroup))
+        .named(
+            "aws_db_subnet_group",
+            "this",
+            &Name::of(NameKind::DbSubnetGroup),
+        )
         .set("description", "Private subnets of the Aurora cluster")
         .set("subnet_ids", subnets.reference().splat().attr("id").expr());
     let db_subnet_group = scope.add(dsg);
@@ -166,5 +267,9 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
 
 /// `com.amazonaws.REGION.SERVICE`
 fn service_name(env: &Env, svc: &str) -> Expr {
-    tpl(vec![lit("com.amazonaws."), interp(env.region.clone()), lit(&format!(".{svc}"))])
+    tpl(vec![
+        lit("com.amazonaws."),
+        interp(env.region.clone()),
+        lit(&format!(".{svc}")),
+    ])
 }

@@ -20,7 +20,15 @@ pub const KMS_DELETION_WINDOW_DAYS: i64 = 7;
 
 /// A customer-managed key with rotation, whose policy gives the account
 /// root full use plus the given extra statements.
-pub fn kms_key(scope: &mut Scope<'_>, env: &Env, local: &str, name: NameKind, alias: NameKind, description: &str, extra: Vec<Statement>) -> Address {
+pub fn kms_key(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    local: &str,
+    name: NameKind,
+    alias: NameKind,
+    description: &str,
+    extra: Vec<Statement>,
+) -> Address {
     let root = crate::model::expr::tpl(vec![
         crate::model::expr::lit("arn:"),
         crate::model::expr::interp(env.partition.clone()),
@@ -37,7 +45,10 @@ pub fn kms_key(scope: &mut Scope<'_>, env: &Env, local: &str, name: NameKind, al
         .named("aws_kms_key", local, &Name::of(name))
         .set("description", description)
         .set("enable_key_rotation", true)
-        .set("deletion_window_in_days", Expr::Int(KMS_DELETION_WINDOW_DAYS))
+        .set(
+            "deletion_window_in_days",
+            Expr::Int(KMS_DELETION_WINDOW_DAYS),
+        )
         .set("policy", policy(&statements));
     let key = scope.add(key);
     let a = scope
@@ -50,7 +61,10 @@ pub fn kms_key(scope: &mut Scope<'_>, env: &Env, local: &str, name: NameKind, al
 /// Builds the key and topic.
 pub fn build(scope: &mut Scope<'_>, env: &Env) -> Notify {
     let cloudwatch = Statement {
-        principal: Some(object([("Service", Expr::from("cloudwatch.amazonaws.com"))])),
+        principal: Some(object([(
+            "Service",
+            Expr::from("cloudwatch.amazonaws.com"),
+        )])),
         condition: Some(source_account(env)),
         ..Statement::allow(
             "CloudWatchAlarmsUseKey",
@@ -72,9 +86,16 @@ pub fn build(scope: &mut Scope<'_>, env: &Env) -> Notify {
         .set("kms_master_key_id", key.attr("arn"));
     let topic = scope.add(topic);
     let publish = Statement {
-        principal: Some(object([("Service", Expr::from("cloudwatch.amazonaws.com"))])),
+        principal: Some(object([(
+            "Service",
+            Expr::from("cloudwatch.amazonaws.com"),
+        )])),
         condition: Some(source_account(env)),
-        ..Statement::allow("CloudWatchAlarmsPublish", &["sns:Publish"], vec![topic.attr("arn")])
+        ..Statement::allow(
+            "CloudWatchAlarmsPublish",
+            &["sns:Publish"],
+            vec![topic.attr("arn")],
+        )
     };
     let tp = scope
         .unnamed("aws_sns_topic_policy", "alerts")

@@ -32,11 +32,17 @@ pub fn build(scope: &mut Scope<'_>) -> Storage {
     let v = scope
         .unnamed("aws_s3_bucket_versioning", "payments")
         .set("bucket", id.clone())
-        .block("versioning_configuration", Body::new().set("status", "Enabled"));
+        .block(
+            "versioning_configuration",
+            Body::new().set("status", "Enabled"),
+        );
     let versioning = scope.add(v);
 
     let sse = scope
-        .unnamed("aws_s3_bucket_server_side_encryption_configuration", "payments")
+        .unnamed(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "payments",
+        )
         .set("bucket", id.clone())
         .block(
             "rule",
@@ -59,7 +65,10 @@ pub fn build(scope: &mut Scope<'_>) -> Storage {
     let own = scope
         .unnamed("aws_s3_bucket_ownership_controls", "payments")
         .set("bucket", id.clone())
-        .block("rule", Body::new().set("object_ownership", "BucketOwnerEnforced"));
+        .block(
+            "rule",
+            Body::new().set("object_ownership", "BucketOwnerEnforced"),
+        );
     scope.add(own);
 
     let deny_plain_http = Statement {
@@ -101,11 +110,26 @@ pub struct ReplicationInputs {
 }
 
 /// Replication primary -> DR with RTC, on the source bucket.
-pub fn replication(scope: &mut Scope<'_>, env: &Env, dest: &Storage, src: &ReplicationInputs) -> Address {
+pub fn replication(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    dest: &Storage,
+    src: &ReplicationInputs,
+) -> Address {
     let role = scope
-        .named("aws_iam_role", "replication", &Name::of(NameKind::ReplicationRole))
-        .set("description", "S3 replication of the payments bucket to the DR region")
-        .set("assume_role_policy", assume_role("s3.amazonaws.com", Some(source_account(env))));
+        .named(
+            "aws_iam_role",
+            "replication",
+            &Name::of(NameKind::ReplicationRole),
+        )
+        .set(
+            "description",
+            "S3 replication of the payments bucket to the DR region",
+        )
+        .set(
+            "assume_role_policy",
+            assume_role("s3.amazonaws.com", Some(source_account(env))),
+        );
     let role = scope.add(role);
     let src_objects = crate::model::expr::tpl(vec![
         crate::model::expr::interp(src.source_bucket_arn.clone()),
@@ -132,12 +156,20 @@ pub fn replication(scope: &mut Scope<'_>, env: &Env, dest: &Storage, src: &Repli
         ),
         Statement::allow(
             "WriteDestination",
-            &["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            &[
+                "s3:ReplicateObject",
+                "s3:ReplicateDelete",
+                "s3:ReplicateTags",
+            ],
             vec![dest_objects],
         ),
     ];
     let pol = scope
-        .named("aws_iam_role_policy", "replication", &Name::of(NameKind::ReplicationPolicy))
+        .named(
+            "aws_iam_role_policy",
+            "replication",
+            &Name::of(NameKind::ReplicationPolicy),
+        )
         .set("role", role.attr("id"))
         .set("policy", policy(&statements));
     scope.add(pol);
@@ -165,7 +197,10 @@ pub fn replication(scope: &mut Scope<'_>, env: &Env, dest: &Storage, src: &Repli
                 .set("status", "Enabled")
                 .set("priority", Expr::Int(1))
                 .block("filter", Body::new())
-                .block("delete_marker_replication", Body::new().set("status", "Enabled"))
+                .block(
+                    "delete_marker_replication",
+                    Body::new().set("status", "Enabled"),
+                )
                 .block(
                     "destination",
                     Body::new()
@@ -179,9 +214,10 @@ pub fn replication(scope: &mut Scope<'_>, env: &Env, dest: &Storage, src: &Repli
                         )
                         .block(
                             "metrics",
-                            Body::new()
-                                .set("status", "Enabled")
-                                .block("event_threshold", Body::new().set("minutes", Expr::Int(RTC_MINUTES))),
+                            Body::new().set("status", "Enabled").block(
+                                "event_threshold",
+                                Body::new().set("minutes", Expr::Int(RTC_MINUTES)),
+                            ),
                         ),
                 ),
         )

@@ -195,9 +195,7 @@ pub fn parse(path: &Path, text: &str) -> Result<EnvFile, ConfigError> {
             p => p,
         };
         let inner = e.into_inner();
-        let (line, column) = inner
-            .span()
-            .map_or((1, 1), |s| line_col(text, s.start));
+        let (line, column) = inner.span().map_or((1, 1), |s| line_col(text, s.start));
         ConfigError::Parse {
             path: path.to_owned(),
             line,
@@ -212,11 +210,7 @@ pub fn parse(path: &Path, text: &str) -> Result<EnvFile, ConfigError> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |l| l.chars().count())
-        + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
 }
 

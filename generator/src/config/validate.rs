@@ -85,7 +85,10 @@ impl Errors {
 pub fn validate(f: &EnvFile) -> Vec<FieldError> {
     let mut e = Errors(Vec::new());
     for p in naming::check_suffix(&f.environment_suffix) {
-        e.add("environment_suffix", format!("{:?} {p}", f.environment_suffix));
+        e.add(
+            "environment_suffix",
+            format!("{:?} {p}", f.environment_suffix),
+        );
     }
     if f.environment_suffix.len() > naming::max_suffix_len().0
         && !e.0.iter().any(|x| x.field == "environment_suffix")
@@ -155,7 +158,9 @@ impl Cidr {
         let mask = Self::mask(prefix);
         if addr & !mask != 0 {
             let net = Ipv4Addr::from(addr & mask);
-            return Err(format!("{s:?} has host bits set; did you mean {net}/{prefix}?"));
+            return Err(format!(
+                "{s:?} has host bits set; did you mean {net}/{prefix}?"
+            ));
         }
         Ok(Cidr { addr, prefix })
     }
@@ -305,8 +310,7 @@ fn database(f: &EnvFile, e: &mut Errors) {
     ] {
         let ok = v.len() <= pg_ident.max
             && v.starts_with(|c: char| c.is_ascii_lowercase())
-            && v
-                .chars()
+            && v.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
             e.add(
@@ -368,7 +372,10 @@ fn state(f: &EnvFile, e: &mut Errors) {
 
 fn account(a: &str, e: &mut Errors) {
     if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
-        e.add("account_id", format!("{a:?} is not a 12-digit AWS account id"));
+        e.add(
+            "account_id",
+            format!("{a:?} is not a 12-digit AWS account id"),
+        );
     } else if PLACEHOLDER_ACCOUNTS.contains(&a) || a.chars().all(|c| c == a.as_bytes()[0] as char) {
         e.add(
             "account_id",
@@ -396,26 +403,41 @@ fn dns(f: &EnvFile, e: &mut Errors) {
     if !domain_ok(&d.zone_name) {
         e.add(
             "dns.zone_name",
-            format!("{:?} is not a lowercase domain name (e.g. payments.example.com)", d.zone_name),
+            format!(
+                "{:?} is not a lowercase domain name (e.g. payments.example.com)",
+                d.zone_name
+            ),
         );
     }
     let Some(c) = &d.custom_domain else { return };
     if !domain_ok(&c.name) || !c.name.ends_with(&format!(".{}", d.zone_name)) {
         e.add(
             "dns.custom_domain.name",
-            format!("{:?} must be a domain name inside the zone {:?}", c.name, d.zone_name),
+            format!(
+                "{:?} must be a domain name inside the zone {:?}",
+                c.name, d.zone_name
+            ),
         );
     }
     if let Some(arns) = &c.certificate_arns {
         for (field, arn, region) in [
-            ("dns.custom_domain.certificate_arns.primary", &arns.primary, &f.regions.primary),
-            ("dns.custom_domain.certificate_arns.dr", &arns.dr, &f.regions.dr),
+            (
+                "dns.custom_domain.certificate_arns.primary",
+                &arns.primary,
+                &f.regions.primary,
+            ),
+            (
+                "dns.custom_domain.certificate_arns.dr",
+                &arns.dr,
+                &f.regions.dr,
+            ),
         ] {
             let prefix = format!("arn:aws:acm:{region}:");
             let rest = arn.strip_prefix(&prefix);
             let ok = rest.is_some_and(|r| {
-                r.split_once(":certificate/")
-                    .is_some_and(|(acct, id)| acct.len() == 12 && acct.chars().all(|c| c.is_ascii_digit()) && !id.is_empty())
+                r.split_once(":certificate/").is_some_and(|(acct, id)| {
+                    acct.len() == 12 && acct.chars().all(|c| c.is_ascii_digit()) && !id.is_empty()
+                })
             });
             if !ok {
                 e.add(
@@ -442,10 +464,16 @@ mod tests {
         assert!(!Cidr::parse("8.8.0.0/16").unwrap().is_rfc1918());
         assert!(!Cidr::parse("172.32.0.0/16").unwrap().is_rfc1918());
         assert!(Cidr::parse("172.31.0.0/16").unwrap().is_rfc1918());
-        assert!(Cidr::parse("10.0.0.1/16").unwrap_err().contains("host bits"));
+        assert!(Cidr::parse("10.0.0.1/16")
+            .unwrap_err()
+            .contains("host bits"));
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("10.0.0/16").is_err());
         assert!(Cidr::parse("10.0.0.0").is_err());
         assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().prefix, 0);
     }
 }
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod more_tests;

@@ -89,7 +89,12 @@ pub fn resource(r: &Resource) -> Value {
     if !r.depends_on.is_empty() {
         m.insert(
             "depends_on".into(),
-            Value::Array(r.depends_on.iter().map(|a| Value::String(a.to_string())).collect()),
+            Value::Array(
+                r.depends_on
+                    .iter()
+                    .map(|a| Value::String(a.to_string()))
+                    .collect(),
+            ),
         );
     }
     if let Some(p) = &r.provider {
@@ -120,7 +125,10 @@ fn insert_path(root: &mut Map<String, Value>, path: &[&str], v: Value) {
 
 fn terraform(t: &TerraformBlock) -> Value {
     let mut m = Map::new();
-    m.insert("required_version".into(), Value::String(t.required_version.clone()));
+    m.insert(
+        "required_version".into(),
+        Value::String(t.required_version.clone()),
+    );
     let mut rp = Map::new();
     for (name, p) in &t.required_providers {
         let mut e = Map::new();
@@ -175,7 +183,11 @@ pub fn module(m: &Module) -> BTreeMap<String, Value> {
             by_name.entry(&p.name).or_default().push(Value::Object(b));
         }
         for (name, mut list) in by_name {
-            let v = if list.len() == 1 { list.remove(0) } else { Value::Array(list) };
+            let v = if list.len() == 1 {
+                list.remove(0)
+            } else {
+                Value::Array(list)
+            };
             insert_path(&mut main, &["provider", name], v);
         }
     }
@@ -210,7 +222,12 @@ pub fn module(m: &Module) -> BTreeMap<String, Value> {
         if !c.depends_on.is_empty() {
             b.insert(
                 "depends_on".into(),
-                Value::Array(c.depends_on.iter().map(|a| Value::String(a.to_string())).collect()),
+                Value::Array(
+                    c.depends_on
+                        .iter()
+                        .map(|a| Value::String(a.to_string()))
+                        .collect(),
+                ),
             );
         }
         insert_path(&mut main, &["module", &c.name], Value::Object(b));
@@ -224,14 +241,20 @@ pub fn module(m: &Module) -> BTreeMap<String, Value> {
         for v in m.variables.values() {
             let mut b = Map::new();
             b.insert("type".into(), Value::String(v.ty.clone()));
-            b.insert("description".into(), Value::String(escape_template_literal(&v.description)));
+            b.insert(
+                "description".into(),
+                Value::String(escape_template_literal(&v.description)),
+            );
             if let Some(d) = &v.default {
                 b.insert("default".into(), expr(d));
             }
             if v.sensitive {
                 b.insert("sensitive".into(), Value::Bool(true));
             }
-            b.insert("nullable".into(), Value::Bool(false));
+            b.insert(
+                "nullable".into(),
+                Value::Bool(v.default == Some(Expr::Null)),
+            );
             if !v.validations.is_empty() {
                 b.insert("validation".into(), conditions(&v.validations));
             }
@@ -244,7 +267,10 @@ pub fn module(m: &Module) -> BTreeMap<String, Value> {
         let mut outs = Map::new();
         for o in m.outputs.values() {
             let mut b = Map::new();
-            b.insert("description".into(), Value::String(escape_template_literal(&o.description)));
+            b.insert(
+                "description".into(),
+                Value::String(escape_template_literal(&o.description)),
+            );
             b.insert("value".into(), expr(&o.value));
             if o.sensitive {
                 b.insert("sensitive".into(), Value::Bool(true));
@@ -270,7 +296,10 @@ mod tests {
 
     #[test]
     fn literals_are_escaped_and_refs_interpolated() {
-        assert_eq!(expr(&Expr::from("${aws:username}")), json!("$${aws:username}"));
+        assert_eq!(
+            expr(&Expr::from("${aws:username}")),
+            json!("$${aws:username}")
+        );
         assert_eq!(expr(&var("x")), json!("${var.x}"));
         assert_eq!(
             expr(&tpl(vec![lit("a-%{b}-"), interp(var("s"))])),
@@ -281,7 +310,10 @@ mod tests {
             json!("${jsonencode(\"$${x}\")}")
         );
         assert_eq!(
-            expr(&Expr::List(vec![res("aws_vpc", "this", "id"), Expr::Int(3)])),
+            expr(&Expr::List(vec![
+                res("aws_vpc", "this", "id"),
+                Expr::Int(3)
+            ])),
             json!(["${aws_vpc.this.id}", 3])
         );
     }

@@ -1,6 +1,7 @@
 //! Layers: compose components into reusable modules and per-environment
 //! roots. Apply order: primary, dr, global; destroy in reverse.
 
+pub mod global;
 pub mod regional;
 pub mod roots;
 pub mod vars;
@@ -20,7 +21,7 @@ pub const AWS_PIN: &str = "~> 6.25";
 pub const RANDOM_PIN: &str = "~> 3.7";
 
 /// The layers in apply order.
-pub const LAYERS: &[&str] = &["primary", "dr"];
+pub const LAYERS: &[&str] = &["primary", "dr", "global"];
 
 /// Everything generated: reusable modules and every environment's roots.
 #[derive(Debug, Clone)]
@@ -40,13 +41,15 @@ impl Project {
 pub fn build(envs: &[Env]) -> Project {
     let primary = regional::build(Role::Primary);
     let dr = regional::build(Role::Dr);
+    let global = global::module();
     let mut roots = Vec::new();
     for env in envs {
         roots.push(roots::regional(env, Role::Primary, &primary));
         roots.push(roots::regional(env, Role::Dr, &dr));
+        roots.push(global::root(env, &global));
     }
     Project {
-        modules: vec![primary, dr],
+        modules: vec![primary, dr, global],
         roots,
     }
 }

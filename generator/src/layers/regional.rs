@@ -10,7 +10,9 @@ use crate::components::notify;
 use crate::components::storage::{self, ReplicationInputs};
 use crate::components::{Env, Role};
 use crate::model::expr::{interp, lit, tpl, Expr};
-use crate::model::{Address, Body, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock};
+use crate::model::{
+    Address, Body, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
+};
 use crate::policy::naming::NameContext;
 
 use super::{vars, AWS_FLOOR, RANDOM_FLOOR, TERRAFORM_FLOOR};
@@ -56,7 +58,12 @@ pub fn build(role: Role) -> Module {
         Role::Primary => "Primary region of the payment stack: VPC, Aurora global cluster with the primary cluster and writer, payment function, REST API, bucket and alerts topic.",
         Role::Dr => "DR region of the payment stack: VPC, Aurora secondary cluster joined to the global cluster, the same payment function and REST API, bucket with replication from the primary, and alerts topic.",
     };
-    let mut m = Module::new(&dir(role), ModuleKind::Reusable, description, versions(role));
+    let mut m = Module::new(
+        &dir(role),
+        ModuleKind::Reusable,
+        description,
+        versions(role),
+    );
 
     // Inputs.
     let suffix = vars::suffix(&mut m);
@@ -70,8 +77,18 @@ pub fn build(role: Role) -> Module {
         },
     );
     let database_name = vars::pg_ident(&mut m, "database_name", "Name of the ledger database.");
-    let app_user = vars::pg_ident(&mut m, "app_user", "Database user of the payment function (IAM database authentication).");
-    let memory = vars::number_in(&mut m, "lambda_memory_mb", "Memory of the payment function (MB).", 128, 10240);
+    let app_user = vars::pg_ident(
+        &mut m,
+        "app_user",
+        "Database user of the payment function (IAM database authentication).",
+    );
+    let memory = vars::number_in(
+        &mut m,
+        "lambda_memory_mb",
+        "Memory of the payment function (MB).",
+        128,
+        10240,
+    );
     let timeout = vars::number_in(
         &mut m,
         "lambda_timeout_s",
@@ -88,12 +105,26 @@ pub fn build(role: Role) -> Module {
     );
     let (replica_region, dr_inputs) = match role {
         Role::Primary => (
-            Some(vars::region(&mut m, "dr_region", "The DR region: the master secret is replicated there.")),
+            Some(vars::region(
+                &mut m,
+                "dr_region",
+                "The DR region: the master secret is replicated there.",
+            )),
             None,
         ),
         Role::Dr => {
-            let source_region = vars::region(&mut m, "primary_region", "The primary region (source of the global cluster and of S3 replication).");
-            let gid = vars::matching(&mut m, "global_cluster_identifier", "Id of the global cluster, from the primary layer.", "^[a-z][a-z0-9-]{0,62}$", "an RDS global cluster identifier");
+            let source_region = vars::region(
+                &mut m,
+                "primary_region",
+                "The primary region (source of the global cluster and of S3 replication).",
+            );
+            let gid = vars::matching(
+                &mut m,
+                "global_cluster_identifier",
+                "Id of the global cluster, from the primary layer.",
+                "^[a-z][a-z0-9-]{0,62}$",
+                "an RDS global cluster identifier",
+            );
             let writer = vars::matching(
                 &mut m,
                 "primary_writer_instance_arn",
@@ -101,24 +132,56 @@ pub fn build(role: Role) -> Module {
                 "^arn:aws[a-z-]*:rds:",
                 "an RDS instance ARN",
             );
-            let src_name = vars::matching(&mut m, "source_bucket_name", "Name of the primary payments bucket (replication source).", "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name");
-            let src_arn = vars::matching(&mut m, "source_bucket_arn", "ARN of the primary payments bucket.", "^arn:aws[a-z-]*:s3:::", "an S3 bucket ARN");
-            let src_ver = vars::matching(&mut m, "source_bucket_versioning_id", "Id of the primary bucket's versioning resource: replication waits for it.", "^.+$", "non-empty");
-            (None, Some((source_region, gid, writer, src_name, src_arn, src_ver)))
+            let src_name = vars::matching(
+                &mut m,
+                "source_bucket_name",
+                "Name of the primary payments bucket (replication source).",
+                "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                "an S3 bucket name",
+            );
+            let src_arn = vars::matching(
+                &mut m,
+                "source_bucket_arn",
+                "ARN of the primary payments bucket.",
+                "^arn:aws[a-z-]*:s3:::",
+                "an S3 bucket ARN",
+            );
+            let src_ver = vars::matching(
+                &mut m,
+                "source_bucket_versioning_id",
+                "Id of the primary bucket's versioning resource: replication waits for it.",
+                "^.+$",
+                "non-empty",
+            );
+            (
+                None,
+                Some((source_region, gid, writer, src_name, src_arn, src_ver)),
+            )
         }
     };
 
     // Where names and ARNs come from.
-    let mut s = m.scope(None, NameContext { suffix: suffix.clone(), region: Expr::Null, account: Expr::Null });
+    let mut s = m.scope(
+        None,
+        NameContext {
+            suffix: suffix.clone(),
+            region: Expr::Null,
+            account: Expr::Null,
+        },
+    );
     let region_ds = s.add(s.data("aws_region", "current"));
     let account_ds = s.add(s.data("aws_caller_identity", "current"));
     let partition_ds = s.add(s.data("aws_partition", "current"));
-    let azs = s.data("aws_availability_zones", "available").set("state", "available").block(
-        "filter",
-        Body::new()
-            .set("name", "opt-in-status")
-            .set("values", crate::model::expr::list([Expr::from("opt-in-not-required")])),
-    );
+    let azs = s
+        .data("aws_availability_zones", "available")
+        .set("state", "available")
+        .block(
+            "filter",
+            Body::new().set("name", "opt-in-status").set(
+                "values",
+                crate::model::expr::list([Expr::from("opt-in-not-required")]),
+            ),
+        );
     let azs = s.add(azs);
     let env = Env {
         role,
@@ -180,31 +243,157 @@ pub fn build(role: Role) -> Module {
 
     // Outputs.
     let out = |m: &mut Module, name: &str, desc: &str, v: Expr| m.output(name, desc, v);
-    out(&mut m, "region", "Region this module was applied in.", env.region.clone());
+    out(
+        &mut m,
+        "region",
+        "Region this module was applied in.",
+        env.region.clone(),
+    );
     out(&mut m, "vpc_id", "Id of the VPC.", net.vpc.attr("id"));
-    out(&mut m, "subnet_private_ids", "Ids of the private subnets.", net.subnet_ids());
-    out(&mut m, "security_group_lambda_id", "Security group of the payment function.", net.sg_lambda.attr("id"));
-    out(&mut m, "security_group_aurora_id", "Security group of the Aurora cluster.", net.sg_aurora.attr("id"));
-    out(&mut m, "sns_topic_arn", "ARN of this region's alerts topic.", alerts.topic.attr("arn"));
-    out(&mut m, "kms_sns_key_arn", "KMS key of the alerts topic.", alerts.key.attr("arn"));
-    out(&mut m, "kms_aurora_key_arn", "KMS key of this region's Aurora cluster.", db.key.attr("arn"));
-    out(&mut m, "rds_cluster_id", "Identifier of this region's Aurora cluster.", db.cluster.attr("id"));
-    out(&mut m, "rds_cluster_arn", "ARN of this region's Aurora cluster.", db.cluster.attr("arn"));
-    out(&mut m, "rds_cluster_endpoint", "Cluster (writer) endpoint of this region's Aurora cluster.", db.cluster.attr("endpoint"));
-    out(&mut m, "rds_cluster_reader_endpoint", "Reader endpoint of this region's Aurora cluster.", db.cluster.attr("reader_endpoint"));
-    out(&mut m, "rds_instance_arn", "ARN of this region's Aurora instance.", db.instance.attr("arn"));
-    out(&mut m, "rds_instance_id", "Identifier of this region's Aurora instance.", db.instance.attr("identifier"));
-    out(&mut m, "s3_bucket_name", "Name of this region's payments bucket.", bucket.bucket.attr("bucket"));
-    out(&mut m, "s3_bucket_arn", "ARN of this region's payments bucket.", bucket.bucket.attr("arn"));
-    out(&mut m, "s3_bucket_versioning_id", "Id of the bucket's versioning resource.", bucket.versioning.attr("id"));
-    out(&mut m, "lambda_function_name", "Name of the payment function.", lambda.function.attr("function_name"));
-    out(&mut m, "lambda_function_arn", "ARN of the payment function.", lambda.function.attr("arn"));
-    out(&mut m, "lambda_role_arn", "ARN of the payment function's role.", lambda.role.attr("arn"));
-    out(&mut m, "api_id", "Id of the REST API.", api.rest_api.attr("id"));
-    out(&mut m, "api_execution_arn", "Execution ARN of the REST API.", api.rest_api.attr("execution_arn"));
-    out(&mut m, "api_stage_name", "Stage serving the routes.", api.stage.attr("stage_name"));
-    out(&mut m, "api_invoke_url", "Invoke URL of the stage.", api.stage.attr("invoke_url"));
-    out(&mut m, "api_host", "Regional execute-api host name (for health checks and custom domains).", api.host(&env));
+    out(
+        &mut m,
+        "subnet_private_ids",
+        "Ids of the private subnets.",
+        net.subnet_ids(),
+    );
+    out(
+        &mut m,
+        "security_group_lambda_id",
+        "Security group of the payment function.",
+        net.sg_lambda.attr("id"),
+    );
+    out(
+        &mut m,
+        "security_group_aurora_id",
+        "Security group of the Aurora cluster.",
+        net.sg_aurora.attr("id"),
+    );
+    out(
+        &mut m,
+        "sns_topic_arn",
+        "ARN of this region's alerts topic.",
+        alerts.topic.attr("arn"),
+    );
+    out(
+        &mut m,
+        "kms_sns_key_arn",
+        "KMS key of the alerts topic.",
+        alerts.key.attr("arn"),
+    );
+    out(
+        &mut m,
+        "kms_aurora_key_arn",
+        "KMS key of this region's Aurora cluster.",
+        db.key.attr("arn"),
+    );
+    out(
+        &mut m,
+        "rds_cluster_id",
+        "Identifier of this region's Aurora cluster.",
+        db.cluster.attr("id"),
+    );
+    out(
+        &mut m,
+        "rds_cluster_arn",
+        "ARN of this region's Aurora cluster.",
+        db.cluster.attr("arn"),
+    );
+    out(
+        &mut m,
+        "rds_cluster_endpoint",
+        "Cluster (writer) endpoint of this region's Aurora cluster.",
+        db.cluster.attr("endpoint"),
+    );
+    out(
+        &mut m,
+        "rds_cluster_reader_endpoint",
+        "Reader endpoint of this region's Aurora cluster.",
+        db.cluster.attr("reader_endpoint"),
+    );
+    out(
+        &mut m,
+        "rds_instance_arn",
+        "ARN of this region's Aurora instance.",
+        db.instance.attr("arn"),
+    );
+    out(
+        &mut m,
+        "rds_instance_id",
+        "Identifier of this region's Aurora instance.",
+        db.instance.attr("identifier"),
+    );
+    out(
+        &mut m,
+        "s3_bucket_name",
+        "Name of this region's payments bucket.",
+        bucket.bucket.attr("bucket"),
+    );
+    out(
+        &mut m,
+        "s3_bucket_arn",
+        "ARN of this region's payments bucket.",
+        bucket.bucket.attr("arn"),
+    );
+    out(
+        &mut m,
+        "s3_bucket_versioning_id",
+        "Id of the bucket's versioning resource.",
+        bucket.versioning.attr("id"),
+    );
+    out(
+        &mut m,
+        "lambda_function_name",
+        "Name of the payment function.",
+        lambda.function.attr("function_name"),
+    );
+    out(
+        &mut m,
+        "lambda_function_arn",
+        "ARN of the payment function.",
+        lambda.function.attr("arn"),
+    );
+    out(
+        &mut m,
+        "lambda_role_arn",
+        "ARN of the payment function's role.",
+        lambda.role.attr("arn"),
+    );
+    out(
+        &mut m,
+        "api_id",
+        "Id of the REST API.",
+        api.rest_api.attr("id"),
+    );
+    out(
+        &mut m,
+        "api_name",
+        "Name of the REST API (CloudWatch dimension ApiName).",
+        api.rest_api.attr("name"),
+    );
+    out(
+        &mut m,
+        "api_execution_arn",
+        "Execution ARN of the REST API.",
+        api.rest_api.attr("execution_arn"),
+    );
+    out(
+        &mut m,
+        "api_stage_name",
+        "Stage serving the routes.",
+        api.stage.attr("stage_name"),
+    );
+    out(
+        &mut m,
+        "api_invoke_url",
+        "Invoke URL of the stage.",
+        api.stage.attr("invoke_url"),
+    );
+    out(
+        &mut m,
+        "api_host",
+        "Regional execute-api host name (for health checks and custom domains).",
+        api.host(&env),
+    );
     out(
         &mut m,
         "api_health_url",
@@ -213,18 +402,51 @@ pub fn build(role: Role) -> Module {
     );
     match role {
         Role::Primary => {
-            let g = db.global_cluster.clone().unwrap_or_else(|| Address::managed("aws_rds_global_cluster", "this"));
-            out(&mut m, "rds_global_cluster_id", "Identifier of the global cluster.", g.attr("id"));
-            out(&mut m, "rds_global_cluster_arn", "ARN of the global cluster.", g.attr("arn"));
-            out(&mut m, "rds_global_cluster_engine_version", "Engine version of the global cluster (the DR cluster takes it).", g.attr("engine_version"));
-            out(&mut m, "rds_writer_instance_arn", "ARN of the primary writer instance (the DR cluster waits for it).", db.instance.attr("arn"));
+            let g = db
+                .global_cluster
+                .clone()
+                .unwrap_or_else(|| Address::managed("aws_rds_global_cluster", "this"));
+            out(
+                &mut m,
+                "rds_global_cluster_id",
+                "Identifier of the global cluster.",
+                g.attr("id"),
+            );
+            out(
+                &mut m,
+                "rds_global_cluster_arn",
+                "ARN of the global cluster.",
+                g.attr("arn"),
+            );
+            out(
+                &mut m,
+                "rds_global_cluster_engine_version",
+                "Engine version of the global cluster (the DR cluster takes it).",
+                g.attr("engine_version"),
+            );
+            out(
+                &mut m,
+                "rds_writer_instance_arn",
+                "ARN of the primary writer instance (the DR cluster waits for it).",
+                db.instance.attr("arn"),
+            );
             if let Some(sec) = &db.master_secret {
-                out(&mut m, "secretsmanager_master_secret_arn", "ARN of the master secret (value is write-only; never in state).", sec.attr("arn"));
+                out(
+                    &mut m,
+                    "secretsmanager_master_secret_arn",
+                    "ARN of the master secret (value is write-only; never in state).",
+                    sec.attr("arn"),
+                );
             }
         }
         Role::Dr => {
             if let Some(r) = &replication {
-                out(&mut m, "s3_replication_id", "Id of the replication configuration on the primary bucket.", r.attr("id"));
+                out(
+                    &mut m,
+                    "s3_replication_id",
+                    "Id of the replication configuration on the primary bucket.",
+                    r.attr("id"),
+                );
             }
         }
     }

@@ -65,7 +65,10 @@ fn terraform(env: &Env, layer: &str, random: bool) -> TerraformBlock {
 pub fn aws_provider(env: &Env, region: &str, alias: Option<&str>) -> Provider {
     let mut body = Body::new().set("region", region);
     if let Some(a) = &env.file.account_id {
-        body = body.set("allowed_account_ids", crate::model::expr::list([Expr::from(a.as_str())]));
+        body = body.set(
+            "allowed_account_ids",
+            crate::model::expr::list([Expr::from(a.as_str())]),
+        );
     }
     Provider {
         name: "aws".into(),
@@ -136,7 +139,10 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
     let mut put = |k: &str, v: Expr| {
         args.insert(k.to_owned(), v);
     };
-    put("environment_suffix", Expr::from(f.environment_suffix.as_str()));
+    put(
+        "environment_suffix",
+        Expr::from(f.environment_suffix.as_str()),
+    );
     put(
         "vpc_cidr",
         Expr::from(match role {
@@ -144,19 +150,31 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
             Role::Dr => f.network.dr_cidr.as_str(),
         }),
     );
-    put("instance_class", Expr::from(f.database.instance_class.as_str()));
-    put("database_name", Expr::from(f.database.database_name.as_str()));
+    put(
+        "instance_class",
+        Expr::from(f.database.instance_class.as_str()),
+    );
+    put(
+        "database_name",
+        Expr::from(f.database.database_name.as_str()),
+    );
     put("app_user", Expr::from(f.database.app_user.as_str()));
     put("lambda_memory_mb", Expr::Int(i64::from(f.lambda.memory_mb)));
     put("lambda_timeout_s", Expr::Int(i64::from(f.lambda.timeout_s)));
     put(
         "lambda_package_path",
-        tpl(vec![interp(Ref::new(Root::Path("root")).expr()), lit(PACKAGE_FROM_ROOT)]),
+        tpl(vec![
+            interp(Ref::new(Root::Path("root")).expr()),
+            lit(PACKAGE_FROM_ROOT),
+        ]),
     );
     let mut providers = BTreeMap::new();
     match role {
         Role::Primary => {
-            put("engine_version", Expr::from(f.database.engine_version.as_str()));
+            put(
+                "engine_version",
+                Expr::from(f.database.engine_version.as_str()),
+            );
             put("dr_region", Expr::from(other.as_str()));
         }
         Role::Dr => {
@@ -166,12 +184,27 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
             put("primary_region", Expr::from(other.as_str()));
             put("engine_version", get("rds_global_cluster_engine_version"));
             put("global_cluster_identifier", get("rds_global_cluster_id"));
-            put("primary_writer_instance_arn", get("rds_writer_instance_arn"));
+            put(
+                "primary_writer_instance_arn",
+                get("rds_writer_instance_arn"),
+            );
             put("source_bucket_name", get("s3_bucket_name"));
             put("source_bucket_arn", get("s3_bucket_arn"));
-            put("source_bucket_versioning_id", get("s3_bucket_versioning_id"));
-            providers.insert("aws".to_owned(), ProviderRef { name: "aws".into(), alias: None });
-            providers.insert("aws.primary".to_owned(), ProviderRef::aliased("aws", "primary"));
+            put(
+                "source_bucket_versioning_id",
+                get("s3_bucket_versioning_id"),
+            );
+            providers.insert(
+                "aws".to_owned(),
+                ProviderRef {
+                    name: "aws".into(),
+                    alias: None,
+                },
+            );
+            providers.insert(
+                "aws.primary".to_owned(),
+                ProviderRef::aliased("aws", "primary"),
+            );
         }
     }
     root.call(ModuleCall {

@@ -8,10 +8,19 @@ use crate::model::{Condition, Module, Variable};
 use crate::policy::naming;
 
 fn can_regex(pattern: &str, name: &str) -> Expr {
-    call("can", vec![call("regex", vec![Expr::from(pattern), var(name)])])
+    call(
+        "can",
+        vec![call("regex", vec![Expr::from(pattern), var(name)])],
+    )
 }
 
-fn declare(m: &mut Module, name: &str, ty: &str, description: &str, validations: Vec<Condition>) -> Expr {
+fn declare(
+    m: &mut Module,
+    name: &str,
+    ty: &str,
+    description: &str,
+    validations: Vec<Condition>,
+) -> Expr {
     m.variable(Variable {
         name: name.to_owned(),
         ty: ty.to_owned(),
@@ -64,7 +73,10 @@ pub fn region(m: &mut Module, name: &str, description: &str) -> Expr {
         "string",
         description,
         vec![cond(
-            call("contains", vec![list(AWS_REGIONS.iter().map(|r| Expr::from(*r))), var(name)]),
+            call(
+                "contains",
+                vec![list(AWS_REGIONS.iter().map(|r| Expr::from(*r))), var(name)],
+            ),
             format!("{name} must be an AWS region code, e.g. us-east-1."),
         )],
     )
@@ -90,19 +102,40 @@ pub fn vpc_cidr(m: &mut Module) -> Expr {
             cond(
                 call(
                     "try",
-                    vec![bin(
-                        Op::And,
+                    vec![
                         bin(
-                            Op::Ge,
-                            call("tonumber", vec![call("element", vec![call("split", vec![Expr::from("/"), var(v)]), Expr::Int(1)])]),
-                            Expr::Int(i64::from(rules::MIN_VPC_PREFIX)),
+                            Op::And,
+                            bin(
+                                Op::Ge,
+                                call(
+                                    "tonumber",
+                                    vec![call(
+                                        "element",
+                                        vec![
+                                            call("split", vec![Expr::from("/"), var(v)]),
+                                            Expr::Int(1),
+                                        ],
+                                    )],
+                                ),
+                                Expr::Int(i64::from(rules::MIN_VPC_PREFIX)),
+                            ),
+                            bin(
+                                Op::Le,
+                                call(
+                                    "tonumber",
+                                    vec![call(
+                                        "element",
+                                        vec![
+                                            call("split", vec![Expr::from("/"), var(v)]),
+                                            Expr::Int(1),
+                                        ],
+                                    )],
+                                ),
+                                Expr::Int(i64::from(rules::MAX_VPC_PREFIX)),
+                            ),
                         ),
-                        bin(
-                            Op::Le,
-                            call("tonumber", vec![call("element", vec![call("split", vec![Expr::from("/"), var(v)]), Expr::Int(1)])]),
-                            Expr::Int(i64::from(rules::MAX_VPC_PREFIX)),
-                        ),
-                    ), Expr::Bool(false)],
+                        Expr::Bool(false),
+                    ],
                 ),
                 format!(
                     "vpc_cidr prefix must be /{} to /{}.",
@@ -125,7 +158,10 @@ pub fn engine_version(m: &mut Module, description: &str) -> Expr {
             can_regex(
                 &format!(
                     r"^({})\.[0-9]+$",
-                    rules::ENGINE_MAJORS.map(|n| n.to_string()).collect::<Vec<_>>().join("|")
+                    rules::ENGINE_MAJORS
+                        .map(|n| n.to_string())
+                        .collect::<Vec<_>>()
+                        .join("|")
                 ),
                 "engine_version",
             ),
@@ -179,7 +215,11 @@ pub fn number_in(m: &mut Module, name: &str, description: &str, lo: i64, hi: i64
         vec![cond(
             bin(
                 Op::And,
-                bin(Op::And, bin(Op::Ge, var(name), Expr::Int(lo)), bin(Op::Le, var(name), Expr::Int(hi))),
+                bin(
+                    Op::And,
+                    bin(Op::Ge, var(name), Expr::Int(lo)),
+                    bin(Op::Le, var(name), Expr::Int(hi)),
+                ),
                 bin(Op::Eq, call("floor", vec![var(name)]), var(name)),
             ),
             format!("{name} must be a whole number from {lo} to {hi}."),
@@ -194,6 +234,9 @@ pub fn matching(m: &mut Module, name: &str, description: &str, pattern: &str, wh
         name,
         "string",
         description,
-        vec![cond(can_regex(pattern, name), format!("{name} must be {what}."))],
+        vec![cond(
+            can_regex(pattern, name),
+            format!("{name} must be {what}."),
+        )],
     )
 }

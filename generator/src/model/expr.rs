@@ -443,8 +443,9 @@ impl Expr {
                 out.push(')');
             }
             Expr::Not(e) => {
-                out.push('!');
+                out.push_str("!(");
                 e.write_hcl(out);
+                out.push(')');
             }
             Expr::Cond(c, t, f) => {
                 out.push('(');
@@ -493,7 +494,10 @@ mod tests {
 
     #[test]
     fn literal_interpolation_markers_are_escaped() {
-        assert_eq!(escape_template_literal("${aws:username}"), "$${aws:username}");
+        assert_eq!(
+            escape_template_literal("${aws:username}"),
+            "$${aws:username}"
+        );
         assert_eq!(escape_template_literal("%{ if x }"), "%%{ if x }");
         assert_eq!(Expr::from("a\"${b}").to_hcl(), "\"a\\\"$${b}\"");
     }
@@ -541,7 +545,7 @@ mod tests {
         ]);
         assert_eq!(
             c.to_hcl(),
-            "(length(var.s) <= 20 && !startswith(var.s, \"-\"))"
+            "((length(var.s) <= 20) && !(startswith(var.s, \"-\")))"
         );
     }
 }

@@ -23,7 +23,11 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: [{}] {}", self.stack, self.address, self.rule, self.message)
+        write!(
+            f,
+            "{}: {}: [{}] {}",
+            self.stack, self.address, self.rule, self.message
+        )
     }
 }
 
@@ -64,6 +68,10 @@ pub const RULES: &[(&str, &str)] = &[
     ("P8", "skip_final_snapshot on every cluster"),
     ("P9", "no deletion protection, no prevent_destroy, no skip_destroy"),
     ("P10", "backup_retention_period is 7"),
+    ("P11", "a table with replicas keeps streams on with NEW_AND_OLD_IMAGES"),
+    ("P12", "replicas are in a region other than the table's provider region"),
+    ("P14", "point-in-time recovery on the table and on every replica"),
+    ("P15", "replicas propagate tags"),
     ("P17", "VPC DNS on, DynamoDB gateway endpoint on the route tables, interface endpoints with private DNS, no internet path"),
     ("P18", "the function role has AWSLambdaVPCAccessExecutionRole; IAM names carry the region"),
     ("P19", "replace_security_groups_on_destroy on VPC functions"),
@@ -72,10 +80,13 @@ pub const RULES: &[(&str, &str)] = &[
     ("P22", "REST APIs are REGIONAL"),
     ("P24", "every route has an invoke permission scoped to its source ARN"),
     ("P25", "stages with logs have the API Gateway account role"),
+    ("P26", "failover records have a set_identifier and the PRIMARY one a health check, with evaluate_target_health"),
+    ("P27", "health checks are HTTPS with SNI, interval 10 or 30 s, failure threshold 3"),
     ("P29", "buckets are versioned, AES256-encrypted, fully public-access-blocked, without ACLs"),
     ("P30", "replication waits for both versionings, has a filter, delete marker replication and RTC 15 min"),
     ("P31", "bucket names carry region and account"),
     ("P32", "buckets are force_destroy"),
+    ("P33", "at most one dashboard per module, and every widget names its region"),
     ("P34", "alert topics use a customer key that CloudWatch may use"),
     ("P35", "taggable resources carry the mandatory tags in their own tags; no default_tags"),
     ("P36", "S3 backend with encrypt and use_lockfile, no dynamodb_table"),
@@ -106,6 +117,9 @@ pub fn check_module(m: &Module) -> Vec<Violation> {
     buckets(&mut o);
     replication(&mut o);
     topics(&mut o);
+    global_table(&mut o);
+    route53(&mut o);
+    dashboards(&mut o);
     tags(&mut o);
     backend(&mut o);
     providers(&mut o);
@@ -118,11 +132,15 @@ fn managed<'a>(m: &'a Module, rtype: &'a str) -> impl Iterator<Item = &'a Resour
 
 /// Whether an expression refers to a resource of the given type.
 fn refers_to(e: &Expr, rtype: &str) -> bool {
-    e.refs().iter().any(|r| matches!(&r.root, Root::Resource(t, _) if t == rtype))
+    e.refs()
+        .iter()
+        .any(|r| matches!(&r.root, Root::Resource(t, _) if t == rtype))
 }
 
 fn refers_to_data(e: &Expr, rtype: &str) -> bool {
-    e.refs().iter().any(|r| matches!(&r.root, Root::Data(t, _) if t == rtype))
+    e.refs()
+        .iter()
+        .any(|r| matches!(&r.root, Root::Data(t, _) if t == rtype))
 }
 
 /// Whether a resource refers to another resource (by address) anywhere.
@@ -138,7 +156,11 @@ fn aurora(o: &mut Out<'_>) {
     let has_global = managed(m, "aws_rds_global_cluster").next().is_some();
     for g in managed(m, "aws_rds_global_cluster") {
         if g.bool_attr("storage_encrypted") != Some(true) {
-            o.at(g, "P1", "storage_encrypted must be true on the global cluster");
+            o.at(
+                g,
+                "P1",
+                "storage_encrypted must be true on the global cluster",
+            );
         }
     }
     for c in managed(m, "aws_rds_cluster") {
@@ -152,67 +174,131 @@ fn aurora(o: &mut Out<'_>) {
             o.at(c, "P10", "backup_retention_period must be 7");
         }
         if c.bool_attr("manage_master_user_password") == Some(true) {
-            o.at(c, "P3", "manage_master_user_password is not supported in a global database");
+            o.at(
+                c,
+                "P3",
+                "manage_master_user_password is not supported in a global database",
+            );
         }
         if c.get("master_password").is_some() {
-            o.at(c, "P3", "master_password would be stored in state; use master_password_wo");
+            o.at(
+                c,
+                "P3",
+                "master_password would be stored in state; use master_password_wo",
+            );
         }
         let secondary = !has_global;
         if secondary {
-            for k in ["master_username", "master_password", "master_password_wo", "database_name", "manage_master_user_password"] {
+            for k in [
+                "master_username",
+                "master_password",
+                "master_password_wo",
+                "database_name",
+                "manage_master_user_password",
+            ] {
                 if c.get(k).is_some() {
-                    o.at(c, "P2", format!("a cross-region secondary must not set {k}"));
+                    o.at(
+                        c,
+                        "P2",
+                        format!("a cross-region secondary must not set {k}"),
+                    );
                 }
             }
-            if c.get("kms_key_id").is_none_or(|e| !refers_to(e, "aws_kms_key")) {
-                o.at(c, "P1", "the secondary must set kms_key_id to a key of its own region");
+            if c.get("kms_key_id")
+                .is_none_or(|e| !refers_to(e, "aws_kms_key"))
+            {
+                o.at(
+                    c,
+                    "P1",
+                    "the secondary must set kms_key_id to a key of its own region",
+                );
             }
             if c.get("source_region").is_none() {
                 o.at(c, "P1", "the secondary must set source_region");
             }
             let gated = c.depends_on.iter().any(|a| {
-                m.get(a).is_some_and(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty())
+                m.get(a)
+                    .is_some_and(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty())
             });
             if !gated {
                 o.at(c, "P4", "the secondary must depend on the primary writer instance (terraform_data fed by the primary layer's output)");
             }
             for k in ["replication_source_identifier", "global_cluster_identifier"] {
                 if !c.lifecycle.ignore_changes.iter().any(|x| x == k) {
-                    o.at(c, "P5", format!("lifecycle.ignore_changes must include {k}"));
+                    o.at(
+                        c,
+                        "P5",
+                        format!("lifecycle.ignore_changes must include {k}"),
+                    );
                 }
             }
         } else {
             let w = c.get("master_password_wo");
-            let ephemeral = w.is_some_and(|e| e.refs().iter().any(|r| matches!(r.root, Root::Ephemeral(..))));
+            let ephemeral = w.is_some_and(|e| {
+                e.refs()
+                    .iter()
+                    .any(|r| matches!(r.root, Root::Ephemeral(..)))
+            });
             if c.get("master_username").is_some() && !ephemeral {
-                o.at(c, "P3", "the primary's password must be master_password_wo from an ephemeral value");
+                o.at(
+                    c,
+                    "P3",
+                    "the primary's password must be master_password_wo from an ephemeral value",
+                );
             }
             for k in ["engine", "engine_version"] {
-                if c.get(k).is_none_or(|e| !refers_to(e, "aws_rds_global_cluster")) {
+                if c.get(k)
+                    .is_none_or(|e| !refers_to(e, "aws_rds_global_cluster"))
+                {
                     o.at(c, "P6", format!("{k} must come from the global cluster"));
                 }
             }
         }
-        if !c.lifecycle.ignore_changes.iter().any(|x| x == "engine_version") {
-            o.at(c, "P6", "auto minor upgrades are on: ignore engine_version drift");
+        if !c
+            .lifecycle
+            .ignore_changes
+            .iter()
+            .any(|x| x == "engine_version")
+        {
+            o.at(
+                c,
+                "P6",
+                "auto minor upgrades are on: ignore engine_version drift",
+            );
         }
     }
     for i in managed(m, "aws_rds_cluster_instance") {
         if let Some(class) = i.str_attr("instance_class") {
             if class.starts_with("db.t") {
-                o.at(i, "P7", format!("{class} is burstable; global databases reject it"));
+                o.at(
+                    i,
+                    "P7",
+                    format!("{class} is burstable; global databases reject it"),
+                );
             }
         }
         if i.bool_attr("auto_minor_version_upgrade") != Some(false)
-            && !i.lifecycle.ignore_changes.iter().any(|x| x == "engine_version")
+            && !i
+                .lifecycle
+                .ignore_changes
+                .iter()
+                .any(|x| x == "engine_version")
         {
-            o.at(i, "P6", "auto minor upgrades are on: ignore engine_version drift");
+            o.at(
+                i,
+                "P6",
+                "auto minor upgrades are on: ignore engine_version drift",
+            );
         }
     }
     for c in m.calls.values() {
         if let Some(Expr::Str(class)) = c.args.get("instance_class") {
             if class.starts_with("db.t") {
-                o.module(&format!("module.{}", c.name), "P7", format!("{class} is burstable; global databases reject it"));
+                o.module(
+                    &format!("module.{}", c.name),
+                    "P7",
+                    format!("{class} is burstable; global databases reject it"),
+                );
             }
         }
     }
@@ -221,7 +307,11 @@ fn aurora(o: &mut Out<'_>) {
 fn destroyable(o: &mut Out<'_>) {
     let m = o.m;
     for r in m.resources.values().filter(|r| r.mode == Mode::Managed) {
-        for k in ["deletion_protection", "deletion_protection_enabled", "skip_destroy"] {
+        for k in [
+            "deletion_protection",
+            "deletion_protection_enabled",
+            "skip_destroy",
+        ] {
             if let Some(v) = r.get(k) {
                 if v.as_bool() != Some(false) {
                     o.at(r, "P9", format!("{k} must be false"));
@@ -240,7 +330,11 @@ fn destroyable(o: &mut Out<'_>) {
     for t in ["aws_rds_cluster", "aws_rds_global_cluster"] {
         for r in managed(m, t) {
             if r.get("deletion_protection").is_none() {
-                o.at(r, "P9", "deletion_protection must be set to false explicitly");
+                o.at(
+                    r,
+                    "P9",
+                    "deletion_protection must be set to false explicitly",
+                );
             }
         }
     }
@@ -248,7 +342,11 @@ fn destroyable(o: &mut Out<'_>) {
 
 fn network(o: &mut Out<'_>) {
     let m = o.m;
-    for t in ["aws_internet_gateway", "aws_nat_gateway", "aws_egress_only_internet_gateway"] {
+    for t in [
+        "aws_internet_gateway",
+        "aws_nat_gateway",
+        "aws_egress_only_internet_gateway",
+    ] {
         for r in managed(m, t) {
             o.at(r, "P17", "private subnets only: no internet or NAT gateway");
         }
@@ -257,25 +355,47 @@ fn network(o: &mut Out<'_>) {
     for v in &vpcs {
         for k in ["enable_dns_support", "enable_dns_hostnames"] {
             if v.bool_attr(k) != Some(true) {
-                o.at(v, "P17", format!("{k} must be true for interface endpoints with private DNS"));
+                o.at(
+                    v,
+                    "P17",
+                    format!("{k} must be true for interface endpoints with private DNS"),
+                );
             }
         }
     }
     if !vpcs.is_empty() {
         let gw = managed(m, "aws_vpc_endpoint").find(|e| {
             e.str_attr("vpc_endpoint_type") == Some("Gateway")
-                && e.get("service_name").is_some_and(|s| template_ends_with(s, ".dynamodb"))
+                && e.get("service_name")
+                    .is_some_and(|s| template_ends_with(s, ".dynamodb"))
         });
         match gw {
-            None => o.module("aws_vpc_endpoint", "P17", "a DynamoDB gateway endpoint is required"),
-            Some(e) if e.get("route_table_ids").is_none_or(|x| !refers_to(x, "aws_route_table")) => {
-                o.at(e, "P17", "the DynamoDB gateway endpoint must be on the private route tables");
+            None => o.module(
+                "aws_vpc_endpoint",
+                "P17",
+                "a DynamoDB gateway endpoint is required",
+            ),
+            Some(e)
+                if e.get("route_table_ids")
+                    .is_none_or(|x| !refers_to(x, "aws_route_table")) =>
+            {
+                o.at(
+                    e,
+                    "P17",
+                    "the DynamoDB gateway endpoint must be on the private route tables",
+                );
             }
             Some(_) => {}
         }
-        for e in managed(m, "aws_vpc_endpoint").filter(|e| e.str_attr("vpc_endpoint_type") == Some("Interface")) {
+        for e in managed(m, "aws_vpc_endpoint")
+            .filter(|e| e.str_attr("vpc_endpoint_type") == Some("Interface"))
+        {
             if e.bool_attr("private_dns_enabled") != Some(true) {
-                o.at(e, "P17", "interface endpoints need private_dns_enabled = true");
+                o.at(
+                    e,
+                    "P17",
+                    "interface endpoints need private_dns_enabled = true",
+                );
             }
         }
     }
@@ -311,22 +431,39 @@ fn lambda(o: &mut Out<'_>) {
         }
         let role_ok = f.get("role").is_some_and(|r| {
             r.refs().iter().any(|x| {
-                let Root::Resource(t, n) = &x.root else { return false };
+                let Root::Resource(t, n) = &x.root else {
+                    return false;
+                };
                 t == "aws_iam_role"
                     && managed(m, "aws_iam_role_policy_attachment").any(|a| {
-                        a.get("role").is_some_and(|e| e.refs().iter().any(|y| matches!(&y.root, Root::Resource(t2, n2) if t2 == t && n2 == n)))
-                            && a.get("policy_arn").is_some_and(|p| template_ends_with(p, "/AWSLambdaVPCAccessExecutionRole"))
+                        a.get("role").is_some_and(|e| {
+                            e.refs().iter().any(
+                                |y| matches!(&y.root, Root::Resource(t2, n2) if t2 == t && n2 == n),
+                            )
+                        }) && a.get("policy_arn").is_some_and(|p| {
+                            template_ends_with(p, "/AWSLambdaVPCAccessExecutionRole")
+                        })
                     })
             })
         });
         if !role_ok {
-            o.at(f, "P18", "the function's role must have AWSLambdaVPCAccessExecutionRole attached");
+            o.at(
+                f,
+                "P18",
+                "the function's role must have AWSLambdaVPCAccessExecutionRole attached",
+            );
         }
     }
     for t in ["aws_iam_role", "aws_iam_role_policy"] {
         for r in managed(m, t) {
-            if r.get("name").is_none_or(|n| !refers_to_data(n, "aws_region")) {
-                o.at(r, "P18", "IAM is global: the name must carry the region (EntityAlreadyExists otherwise)");
+            if r.get("name")
+                .is_none_or(|n| !refers_to_data(n, "aws_region"))
+            {
+                o.at(
+                    r,
+                    "P18",
+                    "IAM is global: the name must carry the region (EntityAlreadyExists otherwise)",
+                );
             }
         }
     }
@@ -341,19 +478,34 @@ fn api(o: &mut Out<'_>) {
             .and_then(|b| b.get("types"))
             .and_then(Expr::as_list);
         if types != Some(&[Expr::from("REGIONAL")][..]) {
-            o.at(a, "P22", "endpoint_configuration.types must be [\"REGIONAL\"]");
+            o.at(
+                a,
+                "P22",
+                "endpoint_configuration.types must be [\"REGIONAL\"]",
+            );
         }
     }
     for d in managed(m, "aws_api_gateway_deployment") {
-        let trig = d.get("triggers").and_then(Expr::as_object).and_then(|t| t.get("redeployment"));
+        let trig = d
+            .get("triggers")
+            .and_then(Expr::as_object)
+            .and_then(|t| t.get("redeployment"));
         if trig.is_none() {
-            o.at(d, "P21", "triggers.redeployment must hash the routes, or changes silently do not deploy");
+            o.at(
+                d,
+                "P21",
+                "triggers.redeployment must hash the routes, or changes silently do not deploy",
+            );
         }
         if !d.lifecycle.create_before_destroy {
             o.at(d, "P21", "lifecycle.create_before_destroy must be true");
         }
         if d.get("stage_name").is_some() {
-            o.at(d, "P21", "use a separate aws_api_gateway_stage, not the deployment's stage_name");
+            o.at(
+                d,
+                "P21",
+                "use a separate aws_api_gateway_stage, not the deployment's stage_name",
+            );
         }
         if !managed(m, "aws_api_gateway_stage").any(|s| mentions(s, d)) {
             o.at(d, "P21", "no aws_api_gateway_stage uses this deployment");
@@ -373,15 +525,32 @@ fn api(o: &mut Out<'_>) {
             _ => false,
         };
         if !scoped {
-            o.at(p, "P24", "source_arn must be the API's execution_arn plus /*/METHOD/path of one route");
+            o.at(
+                p,
+                "P24",
+                "source_arn must be the API's execution_arn plus /*/METHOD/path of one route",
+            );
         }
     }
     if perms.len() < methods.len() {
-        o.module("aws_lambda_permission", "P24", format!("{} routes but {} invoke permissions", methods.len(), perms.len()));
+        o.module(
+            "aws_lambda_permission",
+            "P24",
+            format!(
+                "{} routes but {} invoke permissions",
+                methods.len(),
+                perms.len()
+            ),
+        );
     }
-    let logs = managed(m, "aws_api_gateway_stage").any(|s| s.body.one_block("access_log_settings").is_some());
+    let logs = managed(m, "aws_api_gateway_stage")
+        .any(|s| s.body.one_block("access_log_settings").is_some());
     if logs && managed(m, "aws_api_gateway_account").next().is_none() {
-        o.module("aws_api_gateway_account", "P25", "stage logging needs aws_api_gateway_account with a CloudWatch role in this region");
+        o.module(
+            "aws_api_gateway_account",
+            "P25",
+            "stage logging needs aws_api_gateway_account with a CloudWatch role in this region",
+        );
     }
 }
 
@@ -390,10 +559,18 @@ fn buckets(o: &mut Out<'_>) {
     for b in managed(m, "aws_s3_bucket") {
         let on = |t: &'static str| managed(m, t).filter(move |x| mentions(x, b));
         let versioned = on("aws_s3_bucket_versioning").any(|v| {
-            v.body.one_block("versioning_configuration").and_then(|c| c.get("status")).and_then(Expr::as_str) == Some("Enabled")
+            v.body
+                .one_block("versioning_configuration")
+                .and_then(|c| c.get("status"))
+                .and_then(Expr::as_str)
+                == Some("Enabled")
         });
         if !versioned {
-            o.at(b, "P29", "needs aws_s3_bucket_versioning with status Enabled");
+            o.at(
+                b,
+                "P29",
+                "needs aws_s3_bucket_versioning with status Enabled",
+            );
         }
         let aes = on("aws_s3_bucket_server_side_encryption_configuration").any(|s| {
             s.body
@@ -407,22 +584,41 @@ fn buckets(o: &mut Out<'_>) {
             o.at(b, "P29", "needs server-side encryption with AES256");
         }
         let pab = on("aws_s3_bucket_public_access_block").any(|p| {
-            ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"]
-                .iter()
-                .all(|k| p.bool_attr(k) == Some(true))
+            [
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            ]
+            .iter()
+            .all(|k| p.bool_attr(k) == Some(true))
         });
         if !pab {
-            o.at(b, "P29", "needs a public access block with all four settings true");
+            o.at(
+                b,
+                "P29",
+                "needs a public access block with all four settings true",
+            );
         }
         if b.get("acl").is_some() || on("aws_s3_bucket_acl").next().is_some() {
             o.at(b, "P29", "no ACLs: new buckets have ACLs disabled");
         }
         if b.bool_attr("force_destroy") != Some(true) {
-            o.at(b, "P32", "force_destroy must be true, or a bucket with objects cannot be destroyed");
+            o.at(
+                b,
+                "P32",
+                "force_destroy must be true, or a bucket with objects cannot be destroyed",
+            );
         }
-        let named = b.get("bucket").is_some_and(|n| refers_to_data(n, "aws_region") && refers_to_data(n, "aws_caller_identity"));
+        let named = b.get("bucket").is_some_and(|n| {
+            refers_to_data(n, "aws_region") && refers_to_data(n, "aws_caller_identity")
+        });
         if !named {
-            o.at(b, "P31", "bucket names are global: include the region and the account id");
+            o.at(
+                b,
+                "P31",
+                "bucket names are global: include the region and the account id",
+            );
         }
     }
 }
@@ -432,10 +628,21 @@ fn replication(o: &mut Out<'_>) {
     for r in managed(m, "aws_s3_bucket_replication_configuration") {
         let deps: Vec<&Resource> = r.depends_on.iter().filter_map(|a| m.get(a)).collect();
         if !deps.iter().any(|d| d.rtype == "aws_s3_bucket_versioning") {
-            o.at(r, "P30", "must depend on the destination bucket's versioning");
+            o.at(
+                r,
+                "P30",
+                "must depend on the destination bucket's versioning",
+            );
         }
-        if !deps.iter().any(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty()) {
-            o.at(r, "P30", "must depend on the source bucket's versioning (from the primary layer)");
+        if !deps
+            .iter()
+            .any(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty())
+        {
+            o.at(
+                r,
+                "P30",
+                "must depend on the source bucket's versioning (from the primary layer)",
+            );
         }
         let Some(rule) = r.body.one_block("rule") else {
             o.at(r, "P30", "needs exactly one rule");
@@ -445,7 +652,11 @@ fn replication(o: &mut Out<'_>) {
             o.at(r, "P30", "the rule needs a filter {} block");
         }
         if rule.one_block("delete_marker_replication").is_none() {
-            o.at(r, "P30", "the rule needs an explicit delete_marker_replication");
+            o.at(
+                r,
+                "P30",
+                "the rule needs an explicit delete_marker_replication",
+            );
         }
         let dest = rule.one_block("destination");
         let minutes = |outer: &str, inner: &str| {
@@ -469,16 +680,28 @@ fn topics(o: &mut Out<'_>) {
         let key = t.get("kms_master_key_id");
         let cmk = key.and_then(|k| {
             k.refs().into_iter().find_map(|r| match &r.root {
-                Root::Resource(ty, n) if ty == "aws_kms_key" => m.get(&crate::model::Address::managed(ty, n)),
+                Root::Resource(ty, n) if ty == "aws_kms_key" => {
+                    m.get(&crate::model::Address::managed(ty, n))
+                }
                 _ => None,
             })
         });
         match cmk {
-            None => o.at(t, "P34", "encrypt with a customer-managed KMS key (alias/aws/sns drops alarm notifications)"),
+            None => o.at(
+                t,
+                "P34",
+                "encrypt with a customer-managed KMS key (alias/aws/sns drops alarm notifications)",
+            ),
             Some(k) => {
-                let allows = k.get("policy").is_some_and(|p| p.to_hcl().contains("cloudwatch.amazonaws.com"));
+                let allows = k
+                    .get("policy")
+                    .is_some_and(|p| p.to_hcl().contains("cloudwatch.amazonaws.com"));
                 if !allows {
-                    o.at(t, "P34", "the topic's key policy must let cloudwatch.amazonaws.com use the key");
+                    o.at(
+                        t,
+                        "P34",
+                        "the topic's key policy must let cloudwatch.amazonaws.com use the key",
+                    );
                 }
             }
         }
@@ -499,7 +722,11 @@ fn tags(o: &mut Out<'_>) {
     }
     for p in &m.providers {
         if !p.body.blocks_of("default_tags").is_empty() {
-            o.module(&format!("provider.{}", p.name), "P35", "do not use default_tags: the mandatory tags are in each resource's tags");
+            o.module(
+                &format!("provider.{}", p.name),
+                "P35",
+                "do not use default_tags: the mandatory tags are in each resource's tags",
+            );
         }
     }
 }
@@ -511,7 +738,11 @@ fn backend(o: &mut Out<'_>) {
             None => o.module("terraform", "P36", "roots need the S3 backend"),
             Some(b) => {
                 if !b.encrypt || !b.use_lockfile {
-                    o.module("terraform", "P36", "the S3 backend needs encrypt = true and use_lockfile = true");
+                    o.module(
+                        "terraform",
+                        "P36",
+                        "the S3 backend needs encrypt = true and use_lockfile = true",
+                    );
                 }
             }
         }
@@ -521,10 +752,160 @@ fn backend(o: &mut Out<'_>) {
 fn providers(o: &mut Out<'_>) {
     let m = o.m;
     let aliased = m.providers.iter().any(|p| p.alias.is_some())
-        || m.terraform.required_providers.values().any(|p| !p.configuration_aliases.is_empty());
+        || m.terraform
+            .required_providers
+            .values()
+            .any(|p| !p.configuration_aliases.is_empty());
     for r in m.resources.values() {
         if r.get("region").is_some() && aliased {
-            o.at(r, "P40", "this module uses provider aliases: do not also set a per-resource region");
+            o.at(
+                r,
+                "P40",
+                "this module uses provider aliases: do not also set a per-resource region",
+            );
         }
     }
 }
+
+fn global_table(o: &mut Out<'_>) {
+    let m = o.m;
+    for t in managed(m, "aws_dynamodb_table") {
+        let replicas = t.body.blocks_of("replica");
+        if replicas.is_empty() {
+            continue;
+        }
+        if t.bool_attr("stream_enabled") != Some(true)
+            || t.str_attr("stream_view_type") != Some("NEW_AND_OLD_IMAGES")
+        {
+            o.at(t, "P11", "a global table needs stream_enabled = true and stream_view_type = NEW_AND_OLD_IMAGES");
+        }
+        let pitr = t
+            .body
+            .one_block("point_in_time_recovery")
+            .and_then(|b| b.get("enabled"))
+            .and_then(Expr::as_bool);
+        if pitr != Some(true) {
+            o.at(
+                t,
+                "P14",
+                "point_in_time_recovery must be enabled on the table",
+            );
+        }
+        for r in replicas {
+            if r.get("point_in_time_recovery").and_then(Expr::as_bool) != Some(true) {
+                o.at(t, "P14", "point_in_time_recovery must be true on every replica (replicas default to off)");
+            }
+            if r.get("propagate_tags").and_then(Expr::as_bool) != Some(true) {
+                o.at(t, "P15", "replicas need propagate_tags = true");
+            }
+            // The replica's region must come from a provider other than the table's.
+            let other = r.get("region_name").is_some_and(|e| {
+                e.refs().iter().any(|x| match &x.root {
+                    Root::Data(ty, n) if ty == "aws_region" => m
+                        .get(&crate::model::Address::data(ty, n))
+                        .is_some_and(|d| d.provider != t.provider),
+                    _ => false,
+                })
+            });
+            if !other {
+                o.at(t, "P12", "replica.region_name must be another provider's region (the table's own region cannot be a replica)");
+            }
+        }
+    }
+}
+
+fn route53(o: &mut Out<'_>) {
+    let m = o.m;
+    for r in managed(m, "aws_route53_record") {
+        let Some(policy) = r.body.one_block("failover_routing_policy") else {
+            continue;
+        };
+        if r.get("set_identifier").is_none() {
+            o.at(r, "P26", "failover records need a set_identifier");
+        }
+        if policy.get("type").and_then(Expr::as_str) == Some("PRIMARY")
+            && r.get("health_check_id").is_none()
+        {
+            o.at(
+                r,
+                "P26",
+                "the PRIMARY failover record needs a health_check_id",
+            );
+        }
+        let eval = r
+            .body
+            .one_block("alias")
+            .and_then(|a| a.get("evaluate_target_health"))
+            .and_then(Expr::as_bool);
+        if eval != Some(true) {
+            o.at(
+                r,
+                "P26",
+                "failover alias records need evaluate_target_health = true",
+            );
+        }
+    }
+    for h in managed(m, "aws_route53_health_check") {
+        if h.str_attr("type") != Some("HTTPS") {
+            o.at(h, "P27", "health checks must be HTTPS");
+        }
+        if h.bool_attr("enable_sni") != Some(true) {
+            o.at(h, "P27", "enable_sni must be true (API Gateway needs SNI)");
+        }
+        if !matches!(
+            h.get("request_interval").and_then(Expr::as_int),
+            Some(10 | 30)
+        ) {
+            o.at(h, "P27", "request_interval must be 10 or 30");
+        }
+        if h.get("failure_threshold").and_then(Expr::as_int) != Some(3) {
+            o.at(h, "P27", "failure_threshold must be 3");
+        }
+    }
+}
+
+fn dashboards(o: &mut Out<'_>) {
+    let m = o.m;
+    let all: Vec<&Resource> = managed(m, "aws_cloudwatch_dashboard").collect();
+    if all.len() > 1 {
+        o.module(
+            "aws_cloudwatch_dashboard",
+            "P33",
+            "dashboards are account-global: emit exactly one",
+        );
+    }
+    for d in all {
+        let widgets = match d.get("dashboard_body") {
+            Some(Expr::Call(f, args)) if f == "jsonencode" => args
+                .first()
+                .and_then(Expr::as_object)
+                .and_then(|b| b.get("widgets"))
+                .and_then(Expr::as_list),
+            _ => None,
+        };
+        let Some(widgets) = widgets else {
+            o.at(d, "P33", "dashboard_body must be jsonencode({ widgets = [...] }) so its widgets can be checked");
+            continue;
+        };
+        for (i, w) in widgets.iter().enumerate() {
+            let obj = w.as_object();
+            let is_metric =
+                obj.and_then(|w| w.get("type")).and_then(Expr::as_str) == Some("metric");
+            let region = obj
+                .and_then(|w| w.get("properties"))
+                .and_then(Expr::as_object)
+                .and_then(|p| p.get("region"));
+            if is_metric && region.is_none_or(|r| *r == Expr::Null) {
+                o.at(
+                    d,
+                    "P33",
+                    format!("widget {i} names no region; AWS rejects it"),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "invariants_tests.rs"]
+mod tests;

@@ -101,7 +101,11 @@ const DYNAMODB: Limit = Limit {
     min: 3,
     ..limit("DynamoDB table name", 255, Charset::AlnumHyphenUnderscore)
 };
-const DASHBOARD: Limit = limit("CloudWatch dashboard name", 255, Charset::AlnumHyphenUnderscore);
+const DASHBOARD: Limit = limit(
+    "CloudWatch dashboard name",
+    255,
+    Charset::AlnumHyphenUnderscore,
+);
 const ALARM: Limit = limit("CloudWatch alarm name", 255, Charset::Printable);
 const TAG: Limit = limit("Name tag value", 256, Charset::Printable);
 
@@ -185,52 +189,272 @@ macro_rules! spec {
 /// The naming table. The README's table is generated from it.
 pub const TABLE: &[NameSpec] = &[
     spec!(Vpc, "aws_vpc", None, [Lit("vpc-"), Suffix], TAG),
-    spec!(PrivateSubnet, "aws_subnet", None, [Lit("subnet-private-"), Ordinal, Lit("-"), Suffix], TAG),
-    spec!(PrivateRouteTable, "aws_route_table", None, [Lit("rt-private-"), Ordinal, Lit("-"), Suffix], TAG),
-    spec!(SecurityGroupAurora, "aws_security_group", Some("name"), [Lit("sg-aurora-"), Suffix], SECURITY_GROUP),
-    spec!(SecurityGroupLambda, "aws_security_group", Some("name"), [Lit("sg-lambda-"), Suffix], SECURITY_GROUP),
-    spec!(SecurityGroupEndpoints, "aws_security_group", Some("name"), [Lit("sg-endpoints-"), Suffix], SECURITY_GROUP),
-    spec!(SecurityGroupRule, "aws_vpc_security_group_*_rule", None, [Lit("sgr-"), Suffix], TAG),
-    spec!(DefaultSecurityGroup, "aws_default_security_group", None, [Lit("sg-default-"), Suffix], TAG),
-    spec!(VpcEndpointDynamodb, "aws_vpc_endpoint", None, [Lit("vpce-dynamodb-"), Suffix], TAG),
-    spec!(VpcEndpointInterface, "aws_vpc_endpoint", None, [Lit("vpce-interface-"), Suffix], TAG),
-    spec!(DbSubnetGroup, "aws_db_subnet_group", Some("name"), [Lit("db-subnets-"), Suffix], DB_SUBNET_GROUP),
-    spec!(KmsKeyAurora, "aws_kms_key", None, [Lit("kms-aurora-"), Suffix], TAG),
-    spec!(KmsKeySns, "aws_kms_key", None, [Lit("kms-sns-"), Suffix], TAG),
-    spec!(KmsAliasAurora, "aws_kms_alias", Some("name"), [Lit("alias/kms-aurora-"), Suffix], KMS_ALIAS),
-    spec!(KmsAliasSns, "aws_kms_alias", Some("name"), [Lit("alias/kms-sns-"), Suffix], KMS_ALIAS),
-    spec!(GlobalCluster, "aws_rds_global_cluster", Some("global_cluster_identifier"), [Lit("aurora-global-"), Suffix], RDS_IDENTIFIER),
-    spec!(Cluster, "aws_rds_cluster", Some("cluster_identifier"), [Lit("aurora-"), Suffix], RDS_IDENTIFIER),
-    spec!(ClusterInstance, "aws_rds_cluster_instance", Some("identifier"), [Lit("aurora-"), Ordinal, Lit("-"), Suffix], RDS_IDENTIFIER),
-    spec!(MasterSecret, "aws_secretsmanager_secret", Some("name"), [Lit("aurora-master-"), Suffix], SECRET),
-    spec!(LambdaRole, "aws_iam_role", Some("name"), [Lit("lambda-payment-"), Region, Lit("-"), Suffix], IAM_ROLE),
-    spec!(LambdaPolicy, "aws_iam_role_policy", Some("name"), [Lit("lambda-payment-"), Region, Lit("-"), Suffix], IAM_POLICY),
-    spec!(ApiGatewayLogsRole, "aws_iam_role", Some("name"), [Lit("apigw-logs-"), Region, Lit("-"), Suffix], IAM_ROLE),
-    spec!(ReplicationRole, "aws_iam_role", Some("name"), [Lit("s3-replication-"), Region, Lit("-"), Suffix], IAM_ROLE),
-    spec!(ReplicationPolicy, "aws_iam_role_policy", Some("name"), [Lit("s3-replication-"), Region, Lit("-"), Suffix], IAM_POLICY),
-    spec!(LambdaFunction, "aws_lambda_function", Some("function_name"), [Lit("payment-"), Suffix], LAMBDA),
-    spec!(LambdaLogGroup, "aws_cloudwatch_log_group", Some("name"), [Lit("/aws/lambda/payment-"), Suffix], LOG_GROUP),
-    spec!(ApiLogGroup, "aws_cloudwatch_log_group", Some("name"), [Lit("/aws/apigateway/api-payments-"), Suffix], LOG_GROUP),
-    spec!(RestApi, "aws_api_gateway_rest_api", Some("name"), [Lit("api-payments-"), Suffix], REST_API),
-    spec!(ApiStage, "aws_api_gateway_stage", None, [Lit("api-stage-"), Suffix], TAG),
-    spec!(Bucket, "aws_s3_bucket", Some("bucket"), [Lit("payments-"), Region, Lit("-"), Account, Lit("-"), Suffix], S3_BUCKET),
-    spec!(AlertsTopic, "aws_sns_topic", Some("name"), [Lit("alerts-"), Suffix], SNS_TOPIC),
-    spec!(SessionsTable, "aws_dynamodb_table", Some("name"), [Lit("sessions-"), Suffix], DYNAMODB),
-    spec!(Dashboard, "aws_cloudwatch_dashboard", Some("dashboard_name"), [Lit("dr-"), Suffix], DASHBOARD),
-    spec!(Alarm, "aws_cloudwatch_metric_alarm", Some("alarm_name"), [Lit("alarm-"), Suffix], ALARM),
-    spec!(HealthCheck, "aws_route53_health_check", None, [Lit("hc-"), Region, Lit("-"), Suffix], TAG),
+    spec!(
+        PrivateSubnet,
+        "aws_subnet",
+        None,
+        [Lit("subnet-private-"), Ordinal, Lit("-"), Suffix],
+        TAG
+    ),
+    spec!(
+        PrivateRouteTable,
+        "aws_route_table",
+        None,
+        [Lit("rt-private-"), Ordinal, Lit("-"), Suffix],
+        TAG
+    ),
+    spec!(
+        SecurityGroupAurora,
+        "aws_security_group",
+        Some("name"),
+        [Lit("sg-aurora-"), Suffix],
+        SECURITY_GROUP
+    ),
+    spec!(
+        SecurityGroupLambda,
+        "aws_security_group",
+        Some("name"),
+        [Lit("sg-lambda-"), Suffix],
+        SECURITY_GROUP
+    ),
+    spec!(
+        SecurityGroupEndpoints,
+        "aws_security_group",
+        Some("name"),
+        [Lit("sg-endpoints-"), Suffix],
+        SECURITY_GROUP
+    ),
+    spec!(
+        SecurityGroupRule,
+        "aws_vpc_security_group_*_rule",
+        None,
+        [Lit("sgr-"), Suffix],
+        TAG
+    ),
+    spec!(
+        DefaultSecurityGroup,
+        "aws_default_security_group",
+        None,
+        [Lit("sg-default-"), Suffix],
+        TAG
+    ),
+    spec!(
+        VpcEndpointDynamodb,
+        "aws_vpc_endpoint",
+        None,
+        [Lit("vpce-dynamodb-"), Suffix],
+        TAG
+    ),
+    spec!(
+        VpcEndpointInterface,
+        "aws_vpc_endpoint",
+        None,
+        [Lit("vpce-interface-"), Suffix],
+        TAG
+    ),
+    spec!(
+        DbSubnetGroup,
+        "aws_db_subnet_group",
+        Some("name"),
+        [Lit("db-subnets-"), Suffix],
+        DB_SUBNET_GROUP
+    ),
+    spec!(
+        KmsKeyAurora,
+        "aws_kms_key",
+        None,
+        [Lit("kms-aurora-"), Suffix],
+        TAG
+    ),
+    spec!(
+        KmsKeySns,
+        "aws_kms_key",
+        None,
+        [Lit("kms-sns-"), Suffix],
+        TAG
+    ),
+    spec!(
+        KmsAliasAurora,
+        "aws_kms_alias",
+        Some("name"),
+        [Lit("alias/kms-aurora-"), Suffix],
+        KMS_ALIAS
+    ),
+    spec!(
+        KmsAliasSns,
+        "aws_kms_alias",
+        Some("name"),
+        [Lit("alias/kms-sns-"), Suffix],
+        KMS_ALIAS
+    ),
+    spec!(
+        GlobalCluster,
+        "aws_rds_global_cluster",
+        Some("global_cluster_identifier"),
+        [Lit("aurora-global-"), Suffix],
+        RDS_IDENTIFIER
+    ),
+    spec!(
+        Cluster,
+        "aws_rds_cluster",
+        Some("cluster_identifier"),
+        [Lit("aurora-"), Suffix],
+        RDS_IDENTIFIER
+    ),
+    spec!(
+        ClusterInstance,
+        "aws_rds_cluster_instance",
+        Some("identifier"),
+        [Lit("aurora-"), Ordinal, Lit("-"), Suffix],
+        RDS_IDENTIFIER
+    ),
+    spec!(
+        MasterSecret,
+        "aws_secretsmanager_secret",
+        Some("name"),
+        [Lit("aurora-master-"), Suffix],
+        SECRET
+    ),
+    spec!(
+        LambdaRole,
+        "aws_iam_role",
+        Some("name"),
+        [Lit("lambda-payment-"), Region, Lit("-"), Suffix],
+        IAM_ROLE
+    ),
+    spec!(
+        LambdaPolicy,
+        "aws_iam_role_policy",
+        Some("name"),
+        [Lit("lambda-payment-"), Region, Lit("-"), Suffix],
+        IAM_POLICY
+    ),
+    spec!(
+        ApiGatewayLogsRole,
+        "aws_iam_role",
+        Some("name"),
+        [Lit("apigw-logs-"), Region, Lit("-"), Suffix],
+        IAM_ROLE
+    ),
+    spec!(
+        ReplicationRole,
+        "aws_iam_role",
+        Some("name"),
+        [Lit("s3-replication-"), Region, Lit("-"), Suffix],
+        IAM_ROLE
+    ),
+    spec!(
+        ReplicationPolicy,
+        "aws_iam_role_policy",
+        Some("name"),
+        [Lit("s3-replication-"), Region, Lit("-"), Suffix],
+        IAM_POLICY
+    ),
+    spec!(
+        LambdaFunction,
+        "aws_lambda_function",
+        Some("function_name"),
+        [Lit("payment-"), Suffix],
+        LAMBDA
+    ),
+    spec!(
+        LambdaLogGroup,
+        "aws_cloudwatch_log_group",
+        Some("name"),
+        [Lit("/aws/lambda/payment-"), Suffix],
+        LOG_GROUP
+    ),
+    spec!(
+        ApiLogGroup,
+        "aws_cloudwatch_log_group",
+        Some("name"),
+        [Lit("/aws/apigateway/api-payments-"), Suffix],
+        LOG_GROUP
+    ),
+    spec!(
+        RestApi,
+        "aws_api_gateway_rest_api",
+        Some("name"),
+        [Lit("api-payments-"), Suffix],
+        REST_API
+    ),
+    spec!(
+        ApiStage,
+        "aws_api_gateway_stage",
+        None,
+        [Lit("api-stage-"), Suffix],
+        TAG
+    ),
+    spec!(
+        Bucket,
+        "aws_s3_bucket",
+        Some("bucket"),
+        [
+            Lit("payments-"),
+            Region,
+            Lit("-"),
+            Account,
+            Lit("-"),
+            Suffix
+        ],
+        S3_BUCKET
+    ),
+    spec!(
+        AlertsTopic,
+        "aws_sns_topic",
+        Some("name"),
+        [Lit("alerts-"), Suffix],
+        SNS_TOPIC
+    ),
+    spec!(
+        SessionsTable,
+        "aws_dynamodb_table",
+        Some("name"),
+        [Lit("sessions-"), Suffix],
+        DYNAMODB
+    ),
+    spec!(
+        Dashboard,
+        "aws_cloudwatch_dashboard",
+        Some("dashboard_name"),
+        [Lit("dr-"), Suffix],
+        DASHBOARD
+    ),
+    spec!(
+        Alarm,
+        "aws_cloudwatch_metric_alarm",
+        Some("alarm_name"),
+        [Lit("alarm-"), Suffix],
+        ALARM
+    ),
+    spec!(
+        HealthCheck,
+        "aws_route53_health_check",
+        None,
+        [Lit("hc-"), Region, Lit("-"), Suffix],
+        TAG
+    ),
     spec!(Zone, "aws_route53_zone", None, [Lit("zone-"), Suffix], TAG),
-    spec!(Certificate, "aws_acm_certificate", None, [Lit("cert-"), Region, Lit("-"), Suffix], TAG),
-    spec!(ApiDomain, "aws_api_gateway_domain_name", None, [Lit("api-domain-"), Region, Lit("-"), Suffix], TAG),
+    spec!(
+        Certificate,
+        "aws_acm_certificate",
+        None,
+        [Lit("cert-"), Region, Lit("-"), Suffix],
+        TAG
+    ),
+    spec!(
+        ApiDomain,
+        "aws_api_gateway_domain_name",
+        None,
+        [Lit("api-domain-"), Region, Lit("-"), Suffix],
+        TAG
+    ),
 ];
 
 /// The spec of a kind.
 pub fn spec(kind: NameKind) -> &'static NameSpec {
     // Every kind has exactly one row; `table_covers_every_kind` tests it.
-    TABLE
-        .iter()
-        .find(|s| s.kind == kind)
-        .unwrap_or(&TABLE[0])
+    TABLE.iter().find(|s| s.kind == kind).unwrap_or(&TABLE[0])
 }
 
 /// What the name pieces stand for when a name is rendered as an expression.
@@ -377,10 +601,7 @@ pub fn check_name(spec: &NameSpec, name: &str) -> Option<NameProblem> {
     };
     let len = name.chars().count();
     if len < l.min || len > l.max {
-        return problem(format!(
-            "{len} characters, limit {}-{}",
-            l.min, l.max
-        ));
+        return problem(format!("{len} characters, limit {}-{}", l.min, l.max));
     }
     if let Some(c) = name.chars().find(|c| !l.charset.allows(*c)) {
         return problem(format!(
@@ -405,7 +626,9 @@ pub fn max_suffix_len() -> (usize, &'static NameSpec) {
     TABLE
         .iter()
         .map(|s| {
-            let fixed = Name::of(s.kind).render("", &worst_region, &account, 9).len();
+            let fixed = Name::of(s.kind)
+                .render("", &worst_region, &account, 9)
+                .len();
             (s.limit.max.saturating_sub(fixed), s)
         })
         .min_by_key(|(n, _)| *n)
@@ -441,8 +664,11 @@ pub fn check_suffix(suffix: &str) -> Vec<NameProblem> {
 /// Whether the suffix matches [`SUFFIX_PATTERN`].
 pub fn suffix_matches_pattern(s: &str) -> bool {
     !s.is_empty()
-        && s.split('-')
-            .all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && s.split('-').all(|g| {
+            !g.is_empty()
+                && g.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 #[cfg(test)]
@@ -516,6 +742,9 @@ mod tests {
     fn qualifier_goes_before_the_suffix() {
         let n = Name::qualified(NameKind::Alarm, "lambda-errors");
         assert_eq!(n.render("dev", "r", "a", 1), "alarm-lambda-errors-dev");
-        assert_eq!(Name::of(NameKind::PrivateSubnet).pattern(), "subnet-private-{n}-{suffix}");
+        assert_eq!(
+            Name::of(NameKind::PrivateSubnet).pattern(),
+            "subnet-private-{n}-{suffix}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::expr::{collect_in_string, is_literal_string, parse_bare_ref, Item, Step};
-use super::schema::{provider_of_type, BlockSchema, NestingMode, Schemas};
+use super::schema::{provider_of_type, AttributeSchema, BlockSchema, NestingMode, Schemas};
 use super::tree::{json_kind, normalize, objects, Decl, Dir, ProviderDecl, Tree, TypedDecls};
 use super::types::{check_literal, AttrType};
 use super::Finding;
@@ -134,7 +134,9 @@ fn has_template(v: &Value) -> bool {
     match v {
         Value::String(s) => !is_literal_string(s),
         Value::Array(a) => a.iter().any(has_template),
-        Value::Object(m) => m.iter().any(|(k, x)| !is_literal_string(k) || has_template(x)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| !is_literal_string(k) || has_template(x)),
         _ => false,
     }
 }
@@ -224,6 +226,34 @@ fn resolve_source(dir: &str, source: &str) -> Result<Option<String>, String> {
     Ok(Some(normalize(&parts.join("/"))))
 }
 
+/// The block schema Terraform synthesizes for an attribute of type
+/// list/set(object) written in block syntax.
+fn attr_as_block(ty: &AttrType) -> Option<BlockSchema> {
+    let (AttrType::List(e) | AttrType::Set(e)) = ty else {
+        return None;
+    };
+    let AttrType::Object(attrs, _) = e.as_ref() else {
+        return None;
+    };
+    let attributes = attrs
+        .iter()
+        .map(|(n, t)| {
+            let a = AttributeSchema {
+                ty: t.clone(),
+                required: false,
+                optional: true,
+                computed: false,
+                sensitive: false,
+            };
+            (n.clone(), a)
+        })
+        .collect();
+    Some(BlockSchema {
+        attributes,
+        ..BlockSchema::default()
+    })
+}
+
 struct DirChecker<'t, 'a> {
     tree: &'t Tree<'a>,
     dir_name: &'t str,
@@ -307,6 +337,17 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 None => self.at(&ctx, "", "missing `from`"),
             }
         }
+        for d in &dir.shadowed {
+            let mut items = Vec::new();
+            collect_items(d.body, &mut items);
+            for item in items {
+                if let Item::Ref { root, steps, .. } = item {
+                    if let (Some(Step::Attr(x)), "var") = (steps.first(), root.as_str()) {
+                        self.used_vars.insert(x.clone());
+                    }
+                }
+            }
+        }
         for (name, d) in &dir.variables {
             if !self.used_vars.contains(name) {
                 self.report(
@@ -351,7 +392,8 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 let Some(decl) = self.dir.modules.get(m) else {
                     return false;
                 };
-                let (Some(o), Some((_, tdir))) = (first_attr(&steps[1..]), self.module_target(decl))
+                let (Some(o), Some((_, tdir))) =
+                    (first_attr(&steps[1..]), self.module_target(decl))
                 else {
                     return false;
                 };
@@ -452,7 +494,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         let eph = match (root, steps) {
             ("var", [Step::Attr(x), ..]) => {
                 if !self.dir.variables.contains_key(x) {
-                    self.at(ctx, path, format!("reference to undeclared variable `var.{x}`"));
+                    self.at(
+                        ctx,
+                        path,
+                        format!("reference to undeclared variable `var.{x}`"),
+                    );
                     return false;
                 }
                 if ctx.validating.as_deref() != Some(x.as_str()) {
@@ -462,7 +508,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             }
             ("local", [Step::Attr(x), ..]) => {
                 if !self.dir.locals.contains_key(x) {
-                    self.at(ctx, path, format!("reference to undeclared local `local.{x}`"));
+                    self.at(
+                        ctx,
+                        path,
+                        format!("reference to undeclared local `local.{x}`"),
+                    );
                     return false;
                 }
                 self.ephemeral_locals.contains(x)
@@ -489,7 +539,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             }
             ("count", _) => {
                 if !ctx.has_count {
-                    self.at(ctx, path, "`count.index` is only valid in a block with `count`");
+                    self.at(
+                        ctx,
+                        path,
+                        "`count.index` is only valid in a block with `count`",
+                    );
                 } else if !matches!(steps.first(), Some(Step::Attr(a)) if a == "index") {
                     self.at(ctx, path, "`count` only has `count.index`");
                 }
@@ -506,7 +560,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 false
             }
             ("var" | "local" | "module" | "data" | "ephemeral" | "path" | "terraform", _) => {
-                self.at(ctx, path, format!("incomplete or invalid reference `{root}...`"));
+                self.at(
+                    ctx,
+                    path,
+                    format!("incomplete or invalid reference `{root}...`"),
+                );
                 false
             }
             (_, [Step::Attr(n), rest @ ..]) => {
@@ -549,7 +607,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
 
     fn resolve_module(&mut self, m: &str, rest: &[Step], ctx: &Ctx<'_>, path: &str) -> bool {
         let Some(decl) = self.dir.modules.get(m).copied() else {
-            self.at(ctx, path, format!("reference to undeclared module call `module.{m}`"));
+            self.at(
+                ctx,
+                path,
+                format!("reference to undeclared module call `module.{m}`"),
+            );
             return false;
         };
         let addr = format!("module.{m}");
@@ -584,10 +646,14 @@ impl<'t, 'a> DirChecker<'t, 'a> {
     ) -> bool {
         let key = (ty.to_string(), name.to_string());
         let addr = kind.address(ty, name);
-        let decl = kind.decls(self.dir).get(&key).copied().or_else(|| match kind {
-            Kind::Data => ctx.scoped_data.and_then(|s| s.get(&key).copied()),
-            _ => None,
-        });
+        let decl = kind
+            .decls(self.dir)
+            .get(&key)
+            .copied()
+            .or_else(|| match kind {
+                Kind::Data => ctx.scoped_data.and_then(|s| s.get(&key).copied()),
+                _ => None,
+            });
         let Some(decl) = decl else {
             self.at(ctx, path, format!("reference to undeclared `{addr}`"));
             return kind == Kind::Ephemeral;
@@ -630,9 +696,7 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         self.tree
             .dirs
             .iter()
-            .filter(|(_, d)| {
-                s3_backend(d).is_some_and(|(b, k, _)| b == bucket && k == key)
-            })
+            .filter(|(_, d)| s3_backend(d).is_some_and(|(b, k, _)| b == bucket && k == key))
             .map(|(n, d)| (n.as_str(), d))
             .collect()
     }
@@ -712,10 +776,17 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             },
             "data" | "ephemeral" => match (attr(0), attr(1)) {
                 (Some(t), Some(n)) => {
-                    let kind = if root == "data" { Kind::Data } else { Kind::Ephemeral };
+                    let kind = if root == "data" {
+                        Kind::Data
+                    } else {
+                        Kind::Ephemeral
+                    };
                     let key = (t, n);
                     let scoped = ctx.scoped_data.is_some_and(|d| d.contains_key(&key));
-                    (kind.decls(self.dir).contains_key(&key) || scoped, &steps[2..])
+                    (
+                        kind.decls(self.dir).contains_key(&key) || scoped,
+                        &steps[2..],
+                    )
                 }
                 _ => (false, &steps[..]),
             },
@@ -750,8 +821,15 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 path,
                 format!("`{s}` must reference a whole object (resource, data source, module), not an attribute or instance"),
             );
-        } else if rest.iter().any(|st| matches!(st, Step::Attr(_) | Step::Splat)) {
-            self.at(ctx, path, format!("`{s}` must be a resource or module address"));
+        } else if rest
+            .iter()
+            .any(|st| matches!(st, Step::Attr(_) | Step::Splat))
+        {
+            self.at(
+                ctx,
+                path,
+                format!("`{s}` must be a resource or module address"),
+            );
         }
     }
 
@@ -847,7 +925,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         let ok = matches!(v, Value::Bool(_))
             || matches!(v, Value::String(s) if s == "true" || s == "false");
         if !ok {
-            self.at(ctx, path, format!("expected a literal bool, got {}", json_kind(v)));
+            self.at(
+                ctx,
+                path,
+                format!("expected a literal bool, got {}", json_kind(v)),
+            );
         }
     }
 
@@ -895,11 +977,17 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                     self.at(
                         ctx,
                         &kpath,
-                        format!("`{k}` is computed-only (set by the provider) and cannot be configured"),
+                        format!(
+                            "`{k}` is computed-only (set by the provider) and cannot be configured"
+                        ),
                     );
                 }
                 if a.required && v.is_null() {
-                    self.at(ctx, &kpath, format!("required attribute `{k}` must not be null"));
+                    self.at(
+                        ctx,
+                        &kpath,
+                        format!("required attribute `{k}` must not be null"),
+                    );
                 }
                 self.check_literal_into(v, &a.ty, ctx, &kpath);
                 let eph = self.walk_value(v, ctx, &kpath);
@@ -1013,7 +1101,10 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             self.at(
                 ctx,
                 &dpath,
-                format!("`dynamic` must be an object keyed by block type, got {}", json_kind(v)),
+                format!(
+                    "`dynamic` must be an object keyed by block type, got {}",
+                    json_kind(v)
+                ),
             );
             return;
         };
@@ -1023,17 +1114,32 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             }
             let bpath = join(&dpath, bname);
             dynamic.insert(bname.clone());
-            let bt = live.and_then(|s| s.block_type(bname));
-            if let (Some(s), None) = (live, bt) {
-                let why = if s.attribute(bname).is_some() {
-                    "is an attribute; `dynamic` only generates blocks"
-                } else {
-                    "is not a block type of this block"
+            // Attributes of type list/set(object) may be written as blocks
+            // (Terraform's "attributes as blocks"), so `dynamic` works for
+            // them too, with every object attribute optional.
+            let synthetic = live
+                .and_then(|s| s.attribute(bname))
+                .and_then(|a| attr_as_block(&a.ty));
+            let nested = live
+                .and_then(|s| s.block_type(bname))
+                .map(|b| &b.block)
+                .or(synthetic.as_ref());
+            if let (Some(s), None) = (live, nested) {
+                let why = match s.attribute(bname) {
+                    Some(a) => format!(
+                        "is an attribute of type {}; `dynamic` only generates blocks",
+                        a.ty
+                    ),
+                    None => "is not a block type of this block".to_string(),
                 };
                 self.at(ctx, &bpath, format!("`{bname}` {why}"));
             }
             let Some(specs) = objects(specs) else {
-                self.at(ctx, &bpath, "a dynamic block must be an object or an array of objects");
+                self.at(
+                    ctx,
+                    &bpath,
+                    "a dynamic block must be an object or an array of objects",
+                );
                 continue;
             };
             for spec in specs {
@@ -1066,7 +1172,6 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                         let mut inner = ctx.clone();
                         inner.iterators.push(iterator);
                         // Unknown nested schema (bad block name): still walk refs.
-                        let nested = bt.map(|b| &b.block);
                         self.check_body(content, nested, &inner, &join(&bpath, "content"), &[]);
                     }
                     Some(other) => self.at(
@@ -1165,9 +1270,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                         };
                         self.check_conditions(x, &inner, &kpath)
                     }
-                    (other, _) => {
-                        self.at(ctx, path, format!("unsupported lifecycle argument `{other}`"))
-                    }
+                    (other, _) => self.at(
+                        ctx,
+                        path,
+                        format!("unsupported lifecycle argument `{other}`"),
+                    ),
                 }
             }
         }
@@ -1187,7 +1294,10 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 self.at(
                     ctx,
                     path,
-                    format!("must be an array of attribute names or \"all\", got {}", json_kind(other)),
+                    format!(
+                        "must be an array of attribute names or \"all\", got {}",
+                        json_kind(other)
+                    ),
                 );
                 return;
             }
@@ -1211,7 +1321,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 Ok((root, _)) => {
                     if let Some(sch) = schema.filter(|s| !s.opaque) {
                         if !sch.has_member(&root) {
-                            self.at(ctx, &ipath, format!("`{root}` is not an attribute of this type"));
+                            self.at(
+                                ctx,
+                                &ipath,
+                                format!("`{root}` is not an attribute of this type"),
+                            );
                         }
                     }
                 }
@@ -1240,13 +1354,19 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 self.at(
                     &base,
                     path,
-                    format!("provider `{prov}` (for {} `{ty}`) is not in the schema", kind.label()),
+                    format!(
+                        "provider `{prov}` (for {} `{ty}`) is not in the schema",
+                        kind.label()
+                    ),
                 );
             } else {
                 self.at(
                     &base,
                     path,
-                    format!("{} `{ty}` does not exist in the `{prov}` provider schema", kind.label()),
+                    format!(
+                        "{} `{ty}` does not exist in the `{prov}` provider schema",
+                        kind.label()
+                    ),
                 );
             }
         }
@@ -1308,7 +1428,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         };
         for key in ["bucket", "key", "region"] {
             if !config.contains_key(key) {
-                self.at(ctx, &join(path, "config"), format!("s3 remote state config needs `{key}`"));
+                self.at(
+                    ctx,
+                    &join(path, "config"),
+                    format!("s3 remote state config needs `{key}`"),
+                );
             }
         }
         let Some((bucket, key, region)) = Self::remote_state_target(decl) else {
@@ -1346,7 +1470,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         };
         let schema = self.schemas.provider(&p.name);
         if schema.is_none() {
-            self.at(&ctx, "", format!("provider `{}` is not in the schema", p.name));
+            self.at(
+                &ctx,
+                "",
+                format!("provider `{}` is not in the schema", p.name),
+            );
         }
         self.check_body(p.body, schema, &ctx, "", &["alias"]);
     }
@@ -1407,7 +1535,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                         }
                     }
                 }
-                other => self.at(&ctx, "", format!("unsupported `terraform` setting `{other}`")),
+                other => self.at(
+                    &ctx,
+                    "",
+                    format!("unsupported `terraform` setting `{other}`"),
+                ),
             }
         }
     }
@@ -1430,7 +1562,10 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 self.at(
                     &ctx,
                     "type",
-                    format!("must be a string holding a type expression, got {}", json_kind(other)),
+                    format!(
+                        "must be a string holding a type expression, got {}",
+                        json_kind(other)
+                    ),
                 );
                 None
             }
@@ -1506,22 +1641,32 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         let mut target: Option<(String, &'t Dir<'a>)> = None;
         match body.get("source") {
             None => self.at(&ctx, "", "module call needs a `source`"),
-            Some(Value::String(s)) if is_literal_string(s) => match resolve_source(self.dir_name, s)
-            {
-                Err(e) => self.at(&ctx, "source", e),
-                Ok(None) => {}
-                Ok(Some(p)) => match self.tree.dirs.get(&p) {
-                    Some(t) => target = Some((p, t)),
-                    None => self.at(
-                        &ctx,
-                        "source",
-                        format!("`{s}` resolves to `{p}`, which has no .tf.json files in the tree"),
-                    ),
-                },
-            },
+            Some(Value::String(s)) if is_literal_string(s) => {
+                match resolve_source(self.dir_name, s) {
+                    Err(e) => self.at(&ctx, "source", e),
+                    Ok(None) => {}
+                    Ok(Some(p)) => match self.tree.dirs.get(&p) {
+                        Some(t) => target = Some((p, t)),
+                        None => self.at(
+                            &ctx,
+                            "source",
+                            format!(
+                                "`{s}` resolves to `{p}`, which has no .tf.json files in the tree"
+                            ),
+                        ),
+                    },
+                }
+            }
             Some(_) => self.at(&ctx, "source", "must be a literal string"),
         }
-        const META: &[&str] = &["source", "version", "providers", "depends_on", "count", "for_each"];
+        const META: &[&str] = &[
+            "source",
+            "version",
+            "providers",
+            "depends_on",
+            "count",
+            "for_each",
+        ];
         for (k, v) in body {
             match k.as_str() {
                 "//" | "source" => {}
@@ -1573,7 +1718,9 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 self.at(
                     &ctx,
                     "",
-                    format!("missing required argument `{vn}` (variable without default in `{tpath}`)"),
+                    format!(
+                        "missing required argument `{vn}` (variable without default in `{tpath}`)"
+                    ),
                 );
             }
         }
@@ -1603,7 +1750,10 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             self.at(
                 ctx,
                 "providers",
-                format!("must be an object mapping child provider names to provider references, got {}", json_kind(v)),
+                format!(
+                    "must be an object mapping child provider names to provider references, got {}",
+                    json_kind(v)
+                ),
             );
             return;
         };
@@ -1611,7 +1761,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         for (child, parent) in m {
             let cpath = format!("providers.{child}");
             if child.contains("${") {
-                self.at(ctx, &cpath, format!("`{child}` must be a bare provider name"));
+                self.at(
+                    ctx,
+                    &cpath,
+                    format!("`{child}` must be a bare provider name"),
+                );
                 continue;
             }
             match parse_bare_ref(child) {
@@ -1622,7 +1776,9 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                             self.at(
                                 ctx,
                                 &cpath,
-                                format!("module `{tpath}` has no configuration_aliases entry `{child}`"),
+                                format!(
+                                    "module `{tpath}` has no configuration_aliases entry `{child}`"
+                                ),
                             );
                         }
                     }
@@ -1650,10 +1806,17 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                                     if b.is_object() {
                                         scoped.insert(
                                             (ty.clone(), n.clone()),
-                                            Decl { file: d.file, body: b },
+                                            Decl {
+                                                file: d.file,
+                                                body: b,
+                                            },
                                         );
                                     } else {
-                                        self.at(&ctx, &format!("data.{ty}.{n}"), "must be an object");
+                                        self.at(
+                                            &ctx,
+                                            &format!("data.{ty}.{n}"),
+                                            "must be an object",
+                                        );
                                     }
                                 }
                             }
@@ -1682,7 +1845,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         }
         for k in body.keys() {
             if !["data", "assert", "//"].contains(&k.as_str()) {
-                self.at(&ctx, "", format!("unsupported argument `{k}` in a check block"));
+                self.at(
+                    &ctx,
+                    "",
+                    format!("unsupported argument `{k}` in a check block"),
+                );
             }
         }
     }
@@ -1697,7 +1864,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 "//" => {}
                 "from" => self.check_bare_address(v, &ctx, k, false, false),
                 "to" => self.check_bare_address(v, &ctx, k, false, true),
-                other => self.at(&ctx, "", format!("unsupported argument `{other}` in a moved block")),
+                other => self.at(
+                    &ctx,
+                    "",
+                    format!("unsupported argument `{other}` in a moved block"),
+                ),
             }
         }
         for key in ["from", "to"] {
@@ -1723,7 +1894,11 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                 "id" | "for_each" | "identity" => {
                     self.walk_value(v, &ctx, k);
                 }
-                other => self.at(&ctx, "", format!("unsupported argument `{other}` in an import block")),
+                other => self.at(
+                    &ctx,
+                    "",
+                    format!("unsupported argument `{other}` in an import block"),
+                ),
             }
         }
         if !body.contains_key("to") {

@@ -8,22 +8,125 @@ use hcl::template::{Directive, Element, Template};
 
 /// Terraform's built-in functions (Terraform 1.10–1.14).
 const BUILTIN_FUNCTIONS: &[&str] = &[
-    "abs", "abspath", "alltrue", "anytrue", "base64decode", "base64encode", "base64gzip",
-    "base64sha256", "base64sha512", "basename", "bcrypt", "can", "ceil", "chomp", "chunklist",
-    "cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets", "coalesce", "coalescelist", "compact",
-    "concat", "contains", "csvdecode", "dirname", "distinct", "element", "endswith",
-    "ephemeralasnull", "file", "filebase64", "filebase64sha256", "filebase64sha512",
-    "fileexists", "filemd5", "fileset", "filesha1", "filesha256", "filesha512", "flatten",
-    "floor", "format", "formatdate", "formatlist", "indent", "index", "issensitive", "join",
-    "jsondecode", "jsonencode", "keys", "length", "log", "lookup", "lower", "matchkeys", "max",
-    "md5", "merge", "min", "nonsensitive", "one", "parseint", "pathexpand", "plantimestamp",
-    "pow", "range", "regex", "regexall", "replace", "reverse", "rsadecrypt", "sensitive",
-    "setintersection", "setproduct", "setsubtract", "setunion", "sha1", "sha256", "sha512",
-    "signum", "slice", "sort", "split", "startswith", "strcontains", "strrev", "substr", "sum",
-    "templatefile", "templatestring", "textdecodebase64", "textencodebase64", "timeadd",
-    "timecmp", "timestamp", "title", "tobool", "tolist", "tomap", "tonumber", "toset",
-    "tostring", "transpose", "trim", "trimprefix", "trimspace", "trimsuffix", "try", "type",
-    "upper", "urlencode", "uuid", "uuidv5", "values", "yamldecode", "yamlencode", "zipmap",
+    "abs",
+    "abspath",
+    "alltrue",
+    "anytrue",
+    "base64decode",
+    "base64encode",
+    "base64gzip",
+    "base64sha256",
+    "base64sha512",
+    "basename",
+    "bcrypt",
+    "can",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "csvdecode",
+    "dirname",
+    "distinct",
+    "element",
+    "endswith",
+    "ephemeralasnull",
+    "file",
+    "filebase64",
+    "filebase64sha256",
+    "filebase64sha512",
+    "fileexists",
+    "filemd5",
+    "fileset",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "flatten",
+    "floor",
+    "format",
+    "formatdate",
+    "formatlist",
+    "indent",
+    "index",
+    "issensitive",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "log",
+    "lookup",
+    "lower",
+    "matchkeys",
+    "max",
+    "md5",
+    "merge",
+    "min",
+    "nonsensitive",
+    "one",
+    "parseint",
+    "pathexpand",
+    "plantimestamp",
+    "pow",
+    "range",
+    "regex",
+    "regexall",
+    "replace",
+    "reverse",
+    "rsadecrypt",
+    "sensitive",
+    "setintersection",
+    "setproduct",
+    "setsubtract",
+    "setunion",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "startswith",
+    "strcontains",
+    "strrev",
+    "substr",
+    "sum",
+    "templatefile",
+    "templatestring",
+    "textdecodebase64",
+    "textencodebase64",
+    "timeadd",
+    "timecmp",
+    "timestamp",
+    "title",
+    "tobool",
+    "tolist",
+    "tomap",
+    "tonumber",
+    "toset",
+    "tostring",
+    "transpose",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+    "type",
+    "upper",
+    "urlencode",
+    "uuid",
+    "uuidv5",
+    "values",
+    "yamldecode",
+    "yamlencode",
+    "zipmap",
 ];
 
 /// One step after a reference's root name.
@@ -64,7 +167,10 @@ pub fn is_literal_string(s: &str) -> bool {
         return true;
     }
     match Template::from_str(s) {
-        Ok(t) => t.elements().iter().all(|e| matches!(e, Element::Literal(_))),
+        Ok(t) => t
+            .elements()
+            .iter()
+            .all(|e| matches!(e, Element::Literal(_))),
         Err(_) => false,
     }
 }
@@ -119,7 +225,12 @@ pub fn collect_in_string(s: &str, out: &mut Vec<Item>) {
         return;
     }
     match Template::from_str(s) {
-        Ok(t) => Walker { bound: Vec::new(), unephemeral: false, out }.template(&t),
+        Ok(t) => Walker {
+            bound: Vec::new(),
+            unephemeral: false,
+            out,
+        }
+        .template(&t),
         Err(e) => out.push(Item::Syntax(one_line(e))),
     }
 }
@@ -278,7 +389,10 @@ mod tests {
         );
         assert_eq!(
             refs("${format(\"%s-${var.b}\", local.c)}"),
-            vec![r("var", &[Attr("b".into())]), r("local", &[Attr("c".into())])]
+            vec![
+                r("var", &[Attr("b".into())]),
+                r("local", &[Attr("c".into())])
+            ]
         );
         assert_eq!(
             refs("${data.terraform_remote_state.p.outputs[\"vpc\"]}"),
@@ -296,10 +410,7 @@ mod tests {
             refs("%{ for x in var.l }${x}%{ endfor }"),
             vec![r("var", &[Attr("l".into())])]
         );
-        assert_eq!(
-            refs("${foo(1)}"),
-            vec![Item::UnknownFunction("foo".into())]
-        );
+        assert_eq!(refs("${foo(1)}"), vec![Item::UnknownFunction("foo".into())]);
         assert_eq!(refs("${provider::aws::arn_parse(\"x\")}"), vec![]);
         assert_eq!(
             refs("${ephemeralasnull(ephemeral.random_password.p.result)}"),

@@ -35,8 +35,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use schema::{
-    provider_of_type, AttributeSchema, BlockSchema, NestedBlockSchema, NestingMode,
-    ProviderSchema, SchemaError, Schemas, BUILTIN_TERRAFORM,
+    provider_of_type, AttributeSchema, BlockSchema, NestedBlockSchema, NestingMode, ProviderSchema,
+    SchemaError, Schemas, BUILTIN_TERRAFORM,
 };
 pub use types::AttrType;
 

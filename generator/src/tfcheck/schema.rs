@@ -318,7 +318,8 @@ fn parse_block(v: &Value, location: &str) -> Result<BlockSchema, SchemaError> {
     if let Some(attrs) = obj.get("attributes").and_then(Value::as_object) {
         for (name, a) in attrs {
             let loc = format!("{location}.{name}");
-            out.attributes.insert(name.clone(), parse_attribute(a, &loc)?);
+            out.attributes
+                .insert(name.clone(), parse_attribute(a, &loc)?);
         }
     }
     if let Some(blocks) = obj.get("block_types").and_then(Value::as_object) {
@@ -328,7 +329,9 @@ fn parse_block(v: &Value, location: &str) -> Result<BlockSchema, SchemaError> {
                 .as_object()
                 .ok_or_else(|| SchemaError::Format(format!("{loc}: not an object")))?;
             let nesting = NestingMode::parse(
-                bo.get("nesting_mode").and_then(Value::as_str).unwrap_or("list"),
+                bo.get("nesting_mode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("list"),
                 &loc,
             )?;
             let block = match bo.get("block") {
@@ -398,7 +401,10 @@ fn nested_type(v: &Value, location: &str) -> Result<AttrType, SchemaError> {
         }
     }
     let obj = AttrType::Object(attrs, optional);
-    let mode = o.get("nesting_mode").and_then(Value::as_str).unwrap_or("single");
+    let mode = o
+        .get("nesting_mode")
+        .and_then(Value::as_str)
+        .unwrap_or("single");
     Ok(match NestingMode::parse(mode, location)? {
         NestingMode::Single | NestingMode::Group => obj,
         NestingMode::List => AttrType::List(Box::new(obj)),

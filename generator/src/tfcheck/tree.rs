@@ -66,6 +66,9 @@ pub struct Dir<'a> {
     pub moved: Vec<Decl<'a>>,
     pub imports: Vec<Decl<'a>>,
     pub removed: Vec<Decl<'a>>,
+    /// Later duplicates of a declaration (reported; only scanned for
+    /// variable uses so that one duplicate does not cause more noise).
+    pub shadowed: Vec<Decl<'a>>,
 }
 
 /// All module directories of a tree, by repo-relative directory path
@@ -145,6 +148,7 @@ impl<'a> Collector<'a, '_> {
                 );
                 finding(self.out, file, &address, msg);
             }
+            self.dir.shadowed.push(Decl { file, body });
             return;
         }
         map.insert(key, Decl { file, body });
@@ -252,12 +256,13 @@ impl<'a> Collector<'a, '_> {
                     other => other,
                 };
                 for (name, body) in self.labeled(prefix, v) {
-                    let sel: for<'r> fn(&'r mut Dir<'a>) -> &'r mut BTreeMap<String, Decl<'a>> = match key {
-                        "variable" => |d| &mut d.variables,
-                        "output" => |d| &mut d.outputs,
-                        "module" => |d| &mut d.modules,
-                        _ => |d| &mut d.checks,
-                    };
+                    let sel: for<'r> fn(&'r mut Dir<'a>) -> &'r mut BTreeMap<String, Decl<'a>> =
+                        match key {
+                            "variable" => |d| &mut d.variables,
+                            "output" => |d| &mut d.outputs,
+                            "module" => |d| &mut d.modules,
+                            _ => |d| &mut d.checks,
+                        };
                     self.insert(sel, name.to_string(), format!("{prefix}.{name}"), body);
                 }
             }
@@ -366,7 +371,10 @@ impl<'a> Tree<'a> {
                     out,
                     path,
                     "(file)",
-                    format!("a .tf.json file must hold a JSON object, got {}", json_kind(doc)),
+                    format!(
+                        "a .tf.json file must hold a JSON object, got {}",
+                        json_kind(doc)
+                    ),
                 );
                 continue;
             };

@@ -242,7 +242,11 @@ pub fn check_literal(v: &Value, ty: &AttrType, path: &str, errs: &mut Vec<(Strin
             if ts.len() != items.len() {
                 errs.push((
                     path.to_string(),
-                    format!("expected a tuple of {} elements, got {}", ts.len(), items.len()),
+                    format!(
+                        "expected a tuple of {} elements, got {}",
+                        ts.len(),
+                        items.len()
+                    ),
                 ));
             } else {
                 for (i, (item, t)) in items.iter().zip(ts).enumerate() {
@@ -356,7 +360,11 @@ mod tests {
             1
         );
         assert_eq!(
-            errs(json!(["a", {}]), &AttrType::List(Box::new(AttrType::String)))[0].0,
+            errs(
+                json!(["a", {}]),
+                &AttrType::List(Box::new(AttrType::String))
+            )[0]
+            .0,
             "x[1]"
         );
         assert_eq!(

@@ -1,0 +1,415 @@
+//! The global layer: `modules/global` and `envs/<env>/global`. The session
+//! global table, Route 53 (zone, health checks, failover), the dashboard and
+//! the alarms of both regions. It reads the primary and dr layers through
+//! remote state.
+
+use std::collections::BTreeMap;
+
+use crate::components::dns::{self, DnsInputs, RegionalApi};
+use crate::components::monitoring::{self, AlarmSpec, RegionView};
+use crate::components::sessions;
+use crate::config::Env;
+use crate::model::expr::{object, var, Expr, Ref, Root};
+use crate::model::{
+    Address, Module, ModuleCall, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
+    Variable,
+};
+use crate::policy::naming::NameContext;
+
+use super::roots::{aws_provider, dir as root_dir, remote_output, remote_state, state_key};
+use super::{vars, AWS_FLOOR, AWS_PIN, TERRAFORM_FLOOR, TERRAFORM_PIN};
+
+/// The module directory.
+pub const DIR: &str = "modules/global";
+/// The replication rule id the dr layer sets (dashboard dimension).
+pub const REPLICATION_RULE: &str = "payments-to-dr";
+
+/// Fields each regional side passes in (from its layer's outputs).
+pub const SIDE_FIELDS: &[(&str, &str)] = &[
+    ("api_id", "api_id"),
+    ("api_name", "api_name"),
+    ("api_stage_name", "api_stage_name"),
+    ("api_host", "api_host"),
+    ("lambda_function_name", "lambda_function_name"),
+    ("rds_cluster_id", "rds_cluster_id"),
+    ("s3_bucket_name", "s3_bucket_name"),
+    ("sns_topic_arn", "sns_topic_arn"),
+];
+
+fn side_type() -> String {
+    let fields: Vec<String> = SIDE_FIELDS
+        .iter()
+        .map(|(f, _)| format!("{f} = string"))
+        .collect();
+    format!("object({{ {} }})", fields.join(", "))
+}
+
+fn field(side: &str, f: &str) -> Expr {
+    Ref::new(Root::Var(side.to_owned())).attr(f).expr()
+}
+
+fn declare(m: &mut Module, name: &str, ty: &str, description: &str, default: Option<Expr>) -> Expr {
+    m.variable(Variable {
+        name: name.to_owned(),
+        ty: ty.to_owned(),
+        description: description.to_owned(),
+        default,
+        sensitive: false,
+        validations: vec![],
+    })
+}
+
+fn versions() -> TerraformBlock {
+    let mut rp = BTreeMap::new();
+    rp.insert(
+        "aws".to_owned(),
+        RequiredProvider {
+            source: "hashicorp/aws".into(),
+            version: AWS_FLOOR.into(),
+            configuration_aliases: vec![ProviderRef::aliased("aws", "dr")],
+        },
+    );
+    TerraformBlock {
+        required_version: TERRAFORM_FLOOR.into(),
+        required_providers: rp,
+        backend: None,
+    }
+}
+
+/// Builds `modules/global`.
+pub fn module() -> Module {
+    let mut m = Module::new(
+        DIR,
+        ModuleKind::Reusable,
+        "Global layer of the payment stack: DynamoDB global table for sessions, Route 53 zone with health checks and failover, one dashboard over both regions, and alarms in each region. The default aws provider is the primary region; aws.dr is the DR region.",
+        versions(),
+    );
+    let suffix = vars::suffix(&mut m);
+    let zone_name = vars::matching(
+        &mut m,
+        "zone_name",
+        "Route 53 zone of the payment API, e.g. payments.example.com.",
+        r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        "a lowercase domain name",
+    );
+    let create_zone = declare(
+        &mut m,
+        "create_zone",
+        "bool",
+        "Create the zone (true) or look up an existing public zone (false).",
+        None,
+    );
+    let custom_domain = m.variable(Variable {
+        name: "custom_domain_name".into(),
+        ty: "string".into(),
+        description: "Custom domain for client failover (mode b), inside the zone; null for mode (a): operator records only.".into(),
+        default: Some(Expr::Null),
+        sensitive: false,
+        validations: vec![crate::model::Condition {
+            condition: Expr::Binary(
+                crate::model::expr::Op::Or,
+                Box::new(crate::model::expr::bin(crate::model::expr::Op::Eq, var("custom_domain_name"), Expr::Null)),
+                Box::new(crate::model::expr::call(
+                    "endswith",
+                    vec![
+                        crate::model::expr::call("coalesce", vec![var("custom_domain_name"), Expr::from("")]),
+                        crate::model::expr::tpl(vec![crate::model::expr::lit("."), crate::model::expr::interp(var("zone_name"))]),
+                    ],
+                )),
+            ),
+            error_message: "custom_domain_name must be inside zone_name.".into(),
+        }],
+    });
+    let cert_arns = declare(
+        &mut m,
+        "certificate_arns",
+        "object({ primary = string, dr = string })",
+        "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
+        Some(Expr::Null),
+    );
+    let primary = declare(
+        &mut m,
+        "primary",
+        &side_type(),
+        "The primary layer's outputs this layer uses.",
+        None,
+    );
+    let dr = declare(
+        &mut m,
+        "dr",
+        &side_type(),
+        "The dr layer's outputs this layer uses.",
+        None,
+    );
+    let _ = (primary, dr);
+
+    let dr_provider = ProviderRef::aliased("aws", "dr");
+    let names0 = NameContext {
+        suffix: suffix.clone(),
+        region: Expr::Null,
+        account: Expr::Null,
+    };
+    let (region_p, region_d) = {
+        let mut s = m.scope(None, names0.clone());
+        let p = s.add(s.data("aws_region", "primary"));
+        drop(s);
+        let mut s = m.scope(Some(dr_provider.clone()), names0);
+        let d = s.add(s.data("aws_region", "dr"));
+        (p.attr("region"), d.attr("region"))
+    };
+    let names_p = NameContext {
+        suffix: suffix.clone(),
+        region: region_p.clone(),
+        account: Expr::Null,
+    };
+    let names_d = NameContext {
+        suffix,
+        region: region_d.clone(),
+        account: Expr::Null,
+    };
+
+    let inputs = DnsInputs {
+        zone_name: zone_name.clone(),
+        create_zone,
+        custom_domain,
+        certificate_arns: cert_arns,
+    };
+    let api = |key: &'static str| RegionalApi {
+        key,
+        api_id: field(key, "api_id"),
+        stage_name: field(key, "api_stage_name"),
+        host: field(key, "api_host"),
+    };
+    let view = |key: &'static str, region: &Expr, other: &Expr| RegionView {
+        key,
+        region: region.clone(),
+        other_region: other.clone(),
+        api_name: field(key, "api_name"),
+        stage_name: field(key, "api_stage_name"),
+        function_name: field(key, "lambda_function_name"),
+        cluster_id: field(key, "rds_cluster_id"),
+        bucket_name: field(key, "s3_bucket_name"),
+        topic_arn: field(key, "sns_topic_arn"),
+    };
+    let views = [
+        view("primary", &region_p, &region_d),
+        view("dr", &region_d, &region_p),
+    ];
+
+    // Primary-region scope: table, zone, failover records, dashboard.
+    let mut sp = m.scope(None, names_p);
+    let table = sessions::build(&mut sp, &region_d);
+    let zone_id = dns::build(&mut sp, &inputs);
+    let (_, hc_p) = dns::regional(&mut sp, &zone_id, &zone_name, &api("primary"));
+    let (dn_p, record, _) = dns::custom_domain(&mut sp, &inputs, &zone_id, &api("primary"), None);
+    let alarms_p = monitoring::regional_alarms(&mut sp, &views[0], &table);
+    drop(sp);
+
+    let mut sd = m.scope(Some(dr_provider), names_d);
+    let (_, hc_d) = dns::regional(&mut sd, &zone_id, &zone_name, &api("dr"));
+    let (dn_d, _, _) = dns::custom_domain(&mut sd, &inputs, &zone_id, &api("dr"), Some(&record));
+    let alarms_d = monitoring::regional_alarms(&mut sd, &views[1], &table);
+    drop(sd);
+
+    let mut sp = m.scope(
+        None,
+        NameContext {
+            suffix: var("environment_suffix"),
+            region: region_p.clone(),
+            account: Expr::Null,
+        },
+    );
+    dns::failover_record(
+        &mut sp,
+        &inputs,
+        &zone_id,
+        "primary",
+        true,
+        &dn_p,
+        Some(&hc_p),
+    );
+    dns::failover_record(&mut sp, &inputs, &zone_id, "dr", false, &dn_d, None);
+    let health = [("primary", hc_p.clone()), ("dr", hc_d.clone())];
+    let dashboard = monitoring::dashboard(
+        &mut sp,
+        &table,
+        &views,
+        &health,
+        &region_p,
+        REPLICATION_RULE,
+    );
+    // Route 53 metrics exist only in us-east-1: health alarms go to the
+    // primary region's topic.
+    for (key, hc) in &health {
+        monitoring::alarm(
+            &mut sp,
+            &format!("{key}_health"),
+            AlarmSpec {
+                qualifier: format!("{key}-health"),
+                description: format!("Route 53 health check of the {key} API is failing"),
+                namespace: "AWS/Route53",
+                metric: "HealthCheckStatus",
+                dims: vec![("HealthCheckId", hc.attr("id"))],
+                statistic: "Minimum",
+                comparison: "LessThanThreshold",
+                threshold: 1,
+                periods: 2,
+                topic: field("primary", "sns_topic_arn"),
+            },
+        );
+    }
+    drop(sp);
+
+    let out = |m: &mut Module, n: &str, d: &str, v: Expr| m.output(n, d, v);
+    out(
+        &mut m,
+        "dynamodb_table_name",
+        "Name of the session global table.",
+        table.attr("name"),
+    );
+    out(
+        &mut m,
+        "dynamodb_table_arn",
+        "ARN of the session global table (primary region).",
+        table.attr("arn"),
+    );
+    out(
+        &mut m,
+        "route53_zone_id",
+        "Id of the zone.",
+        var_local("zone_id"),
+    );
+    out(
+        &mut m,
+        "route53_health_check_primary_id",
+        "Health check of the primary API.",
+        hc_p.attr("id"),
+    );
+    out(
+        &mut m,
+        "route53_health_check_dr_id",
+        "Health check of the DR API.",
+        hc_d.attr("id"),
+    );
+    out(
+        &mut m,
+        "cloudwatch_dashboard_name",
+        "Name of the dashboard.",
+        dashboard.attr("dashboard_name"),
+    );
+    out(
+        &mut m,
+        "cloudwatch_alarm_names",
+        "Names of the regional alarms.",
+        crate::model::expr::list(
+            alarms_p
+                .iter()
+                .chain(alarms_d.iter())
+                .map(|a| a.attr("alarm_name")),
+        ),
+    );
+    m
+}
+
+fn var_local(name: &str) -> Expr {
+    crate::model::expr::local(name)
+}
+
+/// Builds `envs/<env>/global`.
+pub fn root(env: &Env, module: &Module) -> Module {
+    let f = &env.file;
+    let mut rp = BTreeMap::new();
+    rp.insert(
+        "aws".to_owned(),
+        RequiredProvider {
+            source: "hashicorp/aws".into(),
+            version: AWS_PIN.into(),
+            configuration_aliases: vec![],
+        },
+    );
+    let mut root = Module::new(
+        &root_dir(&env.name, "global"),
+        ModuleKind::Root {
+            env: env.name.clone(),
+            layer: "global".into(),
+        },
+        &format!("global layer of environment {}", env.name),
+        TerraformBlock {
+            required_version: TERRAFORM_PIN.into(),
+            required_providers: rp,
+            backend: Some(crate::model::S3Backend {
+                bucket: f.state.bucket.clone(),
+                key: state_key(&env.name, "global"),
+                region: f.state.region.clone(),
+                encrypt: true,
+                use_lockfile: true,
+            }),
+        },
+    );
+    root.provider(aws_provider(env, &f.regions.primary, None));
+    root.provider(aws_provider(env, &f.regions.dr, Some("dr")));
+    let states: Vec<(&str, Address)> = ["primary", "dr"]
+        .iter()
+        .map(|l| (*l, remote_state(&mut root, env, l)))
+        .collect();
+
+    let mut args: BTreeMap<String, Expr> = BTreeMap::new();
+    args.insert(
+        "environment_suffix".into(),
+        Expr::from(f.environment_suffix.as_str()),
+    );
+    let dns = f.dns.clone();
+    let zone = dns.as_ref().map_or_else(
+        || format!("{}.internal.example", f.environment_suffix),
+        |d| d.zone_name.clone(),
+    );
+    args.insert("zone_name".into(), Expr::from(zone));
+    args.insert(
+        "create_zone".into(),
+        Expr::Bool(dns.as_ref().is_none_or(|d| d.create_zone)),
+    );
+    let custom = dns.as_ref().and_then(|d| d.custom_domain.clone());
+    args.insert(
+        "custom_domain_name".into(),
+        custom
+            .as_ref()
+            .map_or(Expr::Null, |c| Expr::from(c.name.as_str())),
+    );
+    args.insert(
+        "certificate_arns".into(),
+        custom
+            .and_then(|c| c.certificate_arns)
+            .map_or(Expr::Null, |a| {
+                object([
+                    ("primary", Expr::from(a.primary.as_str())),
+                    ("dr", Expr::from(a.dr.as_str())),
+                ])
+            }),
+    );
+    for (layer, state) in &states {
+        let obj = object(
+            SIDE_FIELDS
+                .iter()
+                .map(|(k, out)| (*k, remote_output(state, out))),
+        );
+        args.insert((*layer).to_owned(), obj);
+    }
+    let mut providers = BTreeMap::new();
+    providers.insert(
+        "aws".to_owned(),
+        ProviderRef {
+            name: "aws".into(),
+            alias: None,
+        },
+    );
+    providers.insert("aws.dr".to_owned(), ProviderRef::aliased("aws", "dr"));
+    root.call(ModuleCall {
+        name: "global".into(),
+        source: format!("../../../{DIR}"),
+        args,
+        providers,
+        depends_on: vec![],
+    });
+    super::roots::forward_outputs(&mut root, module, "global");
+    root
+}
