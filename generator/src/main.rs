@@ -126,6 +126,12 @@ fn main() -> ExitCode {
             eprintln!("error: internal: {m}");
             ExitCode::from(2)
         }
+        Err(drgen::project::Error::Config(errors)) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

@@ -26,22 +26,29 @@ impl std::fmt::Display for Drift {
     }
 }
 
-/// Files currently in the generated directories (relative paths).
+/// Files currently in the generated directories (relative paths), at any depth.
 fn existing(repo: &Path, dirs: &[String]) -> Result<BTreeSet<String>, Error> {
-    let mut out = BTreeSet::new();
-    for d in dirs {
-        let abs = repo.join(d);
-        if !abs.is_dir() {
-            continue;
-        }
+    fn walk(repo: &Path, rel: &str, out: &mut BTreeSet<String>) -> Result<(), Error> {
+        let abs = repo.join(rel);
         let rd = std::fs::read_dir(&abs).map_err(|e| Error::io(&abs, e))?;
         for entry in rd {
             let entry = entry.map_err(|e| Error::io(&abs, e))?;
-            if entry.path().is_file() {
-                if let Some(n) = entry.file_name().to_str() {
-                    out.insert(format!("{d}/{n}"));
-                }
+            let Some(n) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let child = format!("{rel}/{n}");
+            if entry.path().is_dir() {
+                walk(repo, &child, out)?;
+            } else {
+                out.insert(child);
             }
+        }
+        Ok(())
+    }
+    let mut out = BTreeSet::new();
+    for d in dirs {
+        if repo.join(d).is_dir() {
+            walk(repo, d, &mut out)?;
         }
     }
     Ok(out)

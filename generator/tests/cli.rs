@@ -626,7 +626,7 @@ fn not_utf8() {
     Test::new()
         .env_bytes("dev", &bytes)
         .args(&["generate"])
-        .stderr("error: envs/dev/env.toml: not valid UTF-8 (byte 23)\n")
+        .stderr("error: envs/dev/env.toml: not valid UTF-8 (first invalid byte at offset 23)\n")
         .status(2)
         .run();
 }
@@ -709,9 +709,11 @@ fn suffix_one_character_too_long() {
     bad_dev_field(
         &dev("\"dev\"", &format!("\"{suffix}\"")),
         &format!(
-            "environment_suffix: \"{suffix}\" makes S3 bucket name (aws_s3_bucket) \
-             \"payments-{{region}}-{{account}}-{suffix}\" invalid: {} characters, limit 3-63",
-            spec.limit.max + 1
+            "environment_suffix: \"{suffix}\" is {} characters; at most {max} fit the longest derived name, \
+             the S3 bucket name \"payments-{{region}}-{{account}}-{{suffix}}\" ({} characters at most, \
+             with a region code of up to 14 characters and a 12-digit account id)",
+            max + 1,
+            spec.limit.max
         ),
     );
 }
@@ -867,10 +869,40 @@ fn state_region_not_the_dr_region() {
 }
 
 #[test]
+fn state_bucket_with_dots_is_accepted_and_edges_are_checked() {
+    Test::new()
+        .env_toml(
+            "dev",
+            &dev("\"drgen-tfstate-dev-use2\"", "\"drgen.tfstate.dev\""),
+        )
+        .args(&["generate"])
+        .stdout("generated 30 files\n")
+        .tree_may_change()
+        .status(0)
+        .run();
+    bad_dev_field(
+        &dev("\"drgen-tfstate-dev-use2\"", "\"-drgen-state-\""),
+        "state.bucket: \"-drgen-state-\": must start and end with a lowercase letter or digit",
+    );
+}
+
+#[test]
+fn generate_check_reports_a_nested_stale_file() {
+    let repo = Repo::generated();
+    repo.write("modules/primary/sub/x.json", "x\n");
+    repo.test()
+        .args(&["generate", "--check"])
+        .stdout("stale:   modules/primary/sub/x.json\n")
+        .stderr(&format!("1 {DRIFT}"))
+        .status(1)
+        .run();
+}
+
+#[test]
 fn invalid_state_bucket() {
     bad_dev_field(
         &dev("\"drgen-tfstate-dev-use2\"", "\"Drgen_State\""),
-        "state.bucket: \"Drgen_State\": character 'D' not allowed; use lowercase letters, digits and hyphens",
+        "state.bucket: \"Drgen_State\": character 'D' not allowed; use lowercase letters, digits, hyphens and dots",
     );
 }
 
@@ -886,7 +918,7 @@ fn state_bucket_too_short() {
 fn custom_domain_outside_the_zone() {
     bad_dev_field(
         &dev("create_zone = true", "create_zone = true\n\n[dns.custom_domain]\nname = \"api.example.org\""),
-        "dns.custom_domain.name: \"api.example.org\" must be a domain name inside the zone \"dev.payments.example.com\"",
+        "dns.custom_domain.name: \"api.example.org\" must be a subdomain of the zone \"dev.payments.example.com\" (e.g. api.dev.payments.example.com)",
     );
 }
 

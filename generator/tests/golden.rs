@@ -48,7 +48,10 @@ fn committed_tree_passes_schema_and_reference_checks() {
 fn readme_naming_table_is_current() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let table = drgen::policy::naming::markdown_table();
-    assert!(readme.contains(&table), "README.md naming table is stale; paste:\n{table}");
+    assert!(
+        readme.contains(&table),
+        "README.md naming table is stale; paste:\n{table}"
+    );
 }
 
 #[test]
@@ -56,6 +59,10 @@ fn readme_posture_output_is_current() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     for env in ["dev", "prod"] {
         let p = drgen::ops::posture(&repo(), env).unwrap();
-        assert!(readme.contains(&p.render()), "README.md posture of {env} is stale:\n{}", p.render());
+        assert!(
+            readme.contains(&p.render()),
+            "README.md posture of {env} is stale:\n{}",
+            p.render()
+        );
     }
 }

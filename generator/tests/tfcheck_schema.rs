@@ -17,7 +17,12 @@ fn tfcheck_every_listed_type_is_vendored() {
     let s = Schemas::vendored();
     let mut missing = Vec::new();
     for line in repo_file("schema/types.txt").lines() {
-        let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
+        let words: Vec<&str> = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
         let found = match words.as_slice() {
             [] => continue,
             ["provider", n] => s.provider(n).is_some(),

@@ -134,7 +134,7 @@ pub enum ConfigError {
     Read { path: PathBuf, message: String },
     #[error("{path}: is a directory, expected a TOML file")]
     IsDirectory { path: PathBuf },
-    #[error("{path}: not valid UTF-8 (byte {offset})")]
+    #[error("{path}: not valid UTF-8 (first invalid byte at offset {offset})")]
     NotUtf8 { path: PathBuf, offset: usize },
     #[error("{path}:{line}:{column}: {field}: {message}")]
     Parse {

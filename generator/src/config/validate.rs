@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::EnvFile;
-use crate::policy::naming::{self, Charset, Limit, NameSpec};
+use crate::policy::naming::{self, Charset, Limit};
 
 /// One invalid field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,16 +84,26 @@ impl Errors {
 /// Validates the file; returns every problem found.
 pub fn validate(f: &EnvFile) -> Vec<FieldError> {
     let mut e = Errors(Vec::new());
-    for p in naming::check_suffix(&f.environment_suffix) {
+    let (max, binding) = naming::max_suffix_len();
+    let sfx = &f.environment_suffix;
+    if sfx.is_empty() {
+        e.add("environment_suffix", "must not be empty");
+    } else if sfx.chars().count() > max {
         e.add(
             "environment_suffix",
-            format!("{:?} {p}", f.environment_suffix),
+            format!(
+                "{sfx:?} is {} characters; at most {max} fit the longest derived name, the {} {:?} ({} characters at most, with a region code of up to {} characters and a 12-digit account id)",
+                sfx.chars().count(),
+                binding.limit.what,
+                naming::Name::of(binding.kind).pattern(),
+                binding.limit.max,
+                naming::MAX_REGION_LEN
+            ),
         );
-    }
-    if f.environment_suffix.len() > naming::max_suffix_len().0
-        && !e.0.iter().any(|x| x.field == "environment_suffix")
-    {
-        e.add("environment_suffix", "too long");
+    } else {
+        for p in naming::check_suffix(sfx) {
+            e.add("environment_suffix", format!("{sfx:?} {p}"));
+        }
     }
     regions(f, &mut e);
     network(f, &mut e);
@@ -149,9 +159,9 @@ impl Cidr {
         let ip: Ipv4Addr = ip
             .parse()
             .map_err(|_| format!("{s:?} is not a CIDR block (a.b.c.d/n)"))?;
-        let prefix: u8 = prefix
-            .parse()
-            .ok()
+        let prefix: u8 = Some(prefix)
+            .filter(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|p| p.parse().ok())
             .filter(|p| *p <= 32)
             .ok_or_else(|| format!("{s:?} has an invalid prefix length (0-32)"))?;
         let addr = u32::from(ip);
@@ -280,8 +290,8 @@ fn database(f: &EnvFile, e: &mut Errors) {
             ),
         ),
         Some(fam) if INSTANCE_FAMILIES.contains(&fam) => {
-            let size = class.rsplit('.').next().unwrap_or("");
-            if size.is_empty() || !size.chars().all(|c| c.is_ascii_alphanumeric()) {
+            let size = class.splitn(3, '.').nth(2).unwrap_or("");
+            if size.is_empty() || !size.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
                 e.add(
                     "database.instance_class",
                     format!("{class:?} has no size (e.g. db.r6g.large)"),
@@ -348,18 +358,40 @@ fn lambda(f: &EnvFile, e: &mut Errors) {
     }
 }
 
-fn state(f: &EnvFile, e: &mut Errors) {
-    let spec = NameSpec {
-        kind: naming::NameKind::Bucket,
-        resource_type: "aws_s3_bucket",
-        attribute: Some("bucket"),
-        pattern: &[],
-        limit: naming::spec(naming::NameKind::Bucket).limit,
-    };
-    if let Some(p) = naming::check_name(&spec, &f.state.bucket) {
-        e.add("state.bucket", format!("{:?}: {}", f.state.bucket, p.rule));
+/// S3 bucket naming rules (for a bucket drgen does not name itself).
+fn bucket_name_problem(b: &str) -> Option<String> {
+    let ends_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !(3..=63).contains(&b.len()) {
+        Some(format!("{} characters, limit 3-63", b.len()))
+    } else if let Some(c) = b
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        Some(format!(
+            "character {c:?} not allowed; use lowercase letters, digits, hyphens and dots"
+        ))
+    } else if !ends_ok(b.chars().next()) || !ends_ok(b.chars().last()) {
+        Some("must start and end with a lowercase letter or digit".into())
+    } else if b.split('.').count() == 4
+        && b.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        Some("must not be formatted as an IP address".into())
+    } else if b.contains("..") || b.contains(".-") || b.contains("-.") {
+        Some("must not contain \"..\", \".-\" or \"-.\"".into())
+    } else {
+        None
     }
-    if region_ok("state.region", &f.state.region, e) && f.state.region != f.regions.dr {
+}
+
+fn state(f: &EnvFile, e: &mut Errors) {
+    if let Some(p) = bucket_name_problem(&f.state.bucket) {
+        e.add("state.bucket", format!("{:?}: {p}", f.state.bucket));
+    }
+    let pair_ok = AWS_REGIONS.contains(&f.regions.primary.as_str())
+        && AWS_REGIONS.contains(&f.regions.dr.as_str())
+        && f.regions.primary != f.regions.dr;
+    if region_ok("state.region", &f.state.region, e) && pair_ok && f.state.region != f.regions.dr {
         e.add(
             "state.region",
             format!(
@@ -388,6 +420,9 @@ fn domain_ok(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
     s.len() <= 253
         && labels.len() >= 2
+        && labels.last().is_some_and(|t| {
+            (2..=63).contains(&t.len()) && t.chars().all(|c| c.is_ascii_lowercase())
+        })
         && labels.iter().all(|l| {
             !l.is_empty()
                 && l.len() <= 63
@@ -414,8 +449,8 @@ fn dns(f: &EnvFile, e: &mut Errors) {
         e.add(
             "dns.custom_domain.name",
             format!(
-                "{:?} must be a domain name inside the zone {:?}",
-                c.name, d.zone_name
+                "{:?} must be a subdomain of the zone {:?} (e.g. api.{})",
+                c.name, d.zone_name, d.zone_name
             ),
         );
     }
@@ -432,6 +467,9 @@ fn dns(f: &EnvFile, e: &mut Errors) {
                 &f.regions.dr,
             ),
         ] {
+            if !AWS_REGIONS.contains(&region.as_str()) {
+                continue;
+            }
             let prefix = format!("arn:aws:acm:{region}:");
             let rest = arn.strip_prefix(&prefix);
             let ok = rest.is_some_and(|r| {

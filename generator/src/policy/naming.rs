@@ -671,6 +671,27 @@ pub fn suffix_matches_pattern(s: &str) -> bool {
         })
 }
 
+/// The naming table as Markdown, for the README (a test keeps it in sync).
+pub fn markdown_table() -> String {
+    let mut s =
+        String::from("| resource type | name attribute | pattern | limit |\n|---|---|---|---|\n");
+    for spec in TABLE {
+        let attr = spec
+            .attribute
+            .map_or("tag `Name`".to_owned(), |a| format!("`{a}`"));
+        s.push_str(&format!(
+            "| `{}` | {} | `{}` | {} {}-{} chars |\n",
+            spec.resource_type,
+            attr,
+            Name::of(spec.kind).pattern(),
+            spec.limit.what,
+            spec.limit.min,
+            spec.limit.max
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,22 +768,4 @@ mod tests {
             "subnet-private-{n}-{suffix}"
         );
     }
-}
-
-/// The naming table as Markdown, for the README (a test keeps it in sync).
-pub fn markdown_table() -> String {
-    let mut s = String::from("| resource type | name attribute | pattern | limit |\n|---|---|---|---|\n");
-    for spec in TABLE {
-        let attr = spec.attribute.map_or("tag `Name`".to_owned(), |a| format!("`{a}`"));
-        s.push_str(&format!(
-            "| `{}` | {} | `{}` | {} {}-{} chars |\n",
-            spec.resource_type,
-            attr,
-            Name::of(spec.kind).pattern(),
-            spec.limit.what,
-            spec.limit.min,
-            spec.limit.max
-        ));
-    }
-    s
 }

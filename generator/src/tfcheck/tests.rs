@@ -1456,8 +1456,18 @@ fn tfcheck_duplicate_declarations_across_files() {
     let f = run(&t);
     // Files are read in path order: the first declaration wins, later ones
     // are reported.
-    expect(&f, MODULE_VARS, "var.name", "duplicate declaration of `var.name` (already declared in modules/primary/extra.tf.json)");
-    expect(&f, MODULE_MAIN, "aws_vpc.this", "duplicate declaration of `aws_vpc.this`");
+    expect(
+        &f,
+        MODULE_VARS,
+        "var.name",
+        "duplicate declaration of `var.name` (already declared in modules/primary/extra.tf.json)",
+    );
+    expect(
+        &f,
+        MODULE_MAIN,
+        "aws_vpc.this",
+        "duplicate declaration of `aws_vpc.this`",
+    );
     expect(&f, MODULE_MAIN, "output.vpc_id", "duplicate declaration");
     assert_eq!(f.len(), 3, "{}", show(&f));
 }
