@@ -25,7 +25,7 @@ check:
 
 ## Every test: generator (unit, golden, CLI), schema vendoring, and the
 ## payment function against real local PostgreSQL and DynamoDB (moto).
-test: test-generator
+test: test-generator test-lambda
 
 test-generator:
 	python3 scripts/vendor-schema.py --check

@@ -1,0 +1,592 @@
+//! HTTP routing and the three endpoints.
+
+use std::collections::BTreeMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tracing::{error, info, warn};
+use uuid::Uuid;
+
+use crate::aws::AwsError;
+use crate::db::{self, DbError, Inserted, NewPayment, Payment};
+use crate::idempotency::{Acquire, Record, COMPLETED};
+use crate::validation::{self, FieldError, PaymentRequest};
+use crate::State;
+
+/// An API Gateway (REST, proxy integration) response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+impl ProxyResponse {
+    fn json(status: u16, body: String) -> Self {
+        let mut headers = BTreeMap::new();
+        headers.insert("Content-Type".to_owned(), "application/json".to_owned());
+        headers.insert("Cache-Control".to_owned(), "no-store".to_owned());
+        Self {
+            status_code: status,
+            headers,
+            body,
+            is_base64_encoded: false,
+        }
+    }
+
+    fn with_header(mut self, k: &str, v: &str) -> Self {
+        self.headers.insert(k.to_owned(), v.to_owned());
+        self
+    }
+
+    /// Looks up a response header (exact name).
+    pub fn header(&self, k: &str) -> Option<&str> {
+        self.headers.get(k).map(String::as_str)
+    }
+
+    /// Parses the body as JSON (convenience for tests and tools).
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// `{"error": {"code": ..., "message": ...}}`
+pub fn error_response(status: u16, code: &str, message: &str) -> ProxyResponse {
+    ProxyResponse::json(
+        status,
+        json!({ "error": { "code": code, "message": message } }).to_string(),
+    )
+}
+
+fn validation_response(errors: &[FieldError]) -> ProxyResponse {
+    ProxyResponse::json(
+        400,
+        json!({ "error": {
+            "code": "validation_failed",
+            "message": "the request is invalid; see details",
+            "details": errors,
+        }})
+        .to_string(),
+    )
+}
+
+/// The parts of a proxy event the handler uses.
+#[derive(Debug)]
+struct Request<'a> {
+    method: &'a str,
+    path: String,
+    event: &'a ApiGatewayProxyRequest,
+    body: Option<Vec<u8>>,
+    request_id: &'a str,
+}
+
+impl Request<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.event
+            .headers
+            .get(name)
+            .or_else(|| self.event.multi_value_headers.get(name))
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Handles one API Gateway proxy event.
+pub async fn handle_proxy(
+    state: &State,
+    event: &ApiGatewayProxyRequest,
+    request_id: &str,
+) -> ProxyResponse {
+    let started = Instant::now();
+    let method = event.http_method.as_str();
+    let raw_path = event
+        .path
+        .clone()
+        .or_else(|| event.request_context.resource_path.clone())
+        .unwrap_or_else(|| "/".to_owned());
+    let path = if raw_path.len() > 1 {
+        raw_path.trim_end_matches('/').to_owned()
+    } else {
+        raw_path
+    };
+    let body = match (&event.body, event.is_base64_encoded) {
+        (None, _) => None,
+        (Some(b), false) => Some(b.as_bytes().to_vec()),
+        (Some(b), true) => match base64::engine::general_purpose::STANDARD.decode(b) {
+            Ok(bytes) => Some(bytes),
+            Err(_) => {
+                return error_response(
+                    400,
+                    "invalid_body_encoding",
+                    "the request body is not valid base64",
+                );
+            }
+        },
+    };
+    let req = Request {
+        method,
+        path,
+        event,
+        body,
+        request_id,
+    };
+
+    let (route, response) = match (req.method, req.path.as_str()) {
+        ("GET", "/health") => ("GET /health", health(state).await),
+        (_, "/health") => ("/health", method_not_allowed("GET")),
+        ("POST", "/payments") => ("POST /payments", create_payment(state, &req).await),
+        (_, "/payments") => ("/payments", method_not_allowed("POST")),
+        ("GET", p) if is_payment_path(p) => (
+            "GET /payments/{id}",
+            get_payment(state, &p["/payments/".len()..]).await,
+        ),
+        (_, p) if is_payment_path(p) => ("/payments/{id}", method_not_allowed("GET")),
+        _ => (
+            "unknown",
+            error_response(404, "route_not_found", "no such route"),
+        ),
+    };
+    let error_code = if response.status_code >= 400 {
+        response.json_body()["error"]["code"]
+            .as_str()
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    info!(
+        http_method = method,
+        route,
+        status = response.status_code,
+        error_code = error_code.as_deref().unwrap_or(""),
+        replayed = response.header("Idempotent-Replayed").is_some(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request completed"
+    );
+    response
+}
+
+fn is_payment_path(p: &str) -> bool {
+    p.strip_prefix("/payments/")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+fn method_not_allowed(allow: &str) -> ProxyResponse {
+    error_response(
+        405,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+    .with_header("Allow", allow)
+}
+
+fn now_epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Body of a successful `POST /payments`.
+fn created_body(p: &Payment) -> String {
+    json!({
+        "payment_id": p.payment_id,
+        "status": p.status,
+        "amount_minor": p.amount_minor,
+        "currency": p.currency,
+        "created_at": p.created_at,
+        "region": p.region,
+    })
+    .to_string()
+}
+
+/// Publishes a short failure notification to SNS. Best-effort: bounded by
+/// `notify_timeout`, errors are logged and never change the response.
+async fn notify_failure(state: &State, code: &str, request_id: &str) {
+    let Some(topic) = &state.config.topic_arn else {
+        return;
+    };
+    let message = json!({
+        "source": "payment-handler",
+        "event": "payment_failed",
+        "error_code": code,
+        "region": state.config.region,
+        "role": state.config.region_role,
+        "request_id": request_id,
+        "function": std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+        "at_epoch": now_epoch(),
+    })
+    .to_string();
+    let subject = format!("payment-handler {code} in {}", state.config.region);
+    let result = state
+        .aws
+        .sns_publish(
+            &state.config.sns_url(),
+            topic,
+            &subject,
+            &message,
+            state.config.notify_timeout,
+        )
+        .await;
+    if let Err(e) = result {
+        warn!(error = %e, "failure notification could not be published");
+    }
+}
+
+/// A failed payment: log, notify, answer with a stable error code.
+async fn backend_failure(
+    state: &State,
+    req: &Request<'_>,
+    status: u16,
+    code: &str,
+    message: &str,
+    detail: &str,
+) -> ProxyResponse {
+    error!(
+        error_code = code,
+        detail, "payment failed on a backend error"
+    );
+    notify_failure(state, code, req.request_id).await;
+    let resp = error_response(status, code, message);
+    if status == 503 {
+        resp.with_header("Retry-After", "1")
+    } else {
+        resp
+    }
+}
+
+fn region_passive() -> ProxyResponse {
+    error_response(
+        503,
+        "region_passive",
+        "this region is passive (read-only database); payments are accepted by the active region",
+    )
+    .with_header("Retry-After", "5")
+}
+
+/// In the passive region nothing is written, but a request that already
+/// completed (its record and ledger row replicated here) is still replayed.
+async fn passive_answer(state: &State, key: &str, fingerprint: &str) -> ProxyResponse {
+    match state.store.get(key).await {
+        Ok(Some(record)) if record.status == COMPLETED && record.fingerprint == fingerprint => {
+            existing_record_response(&record, fingerprint)
+        }
+        _ => region_passive(),
+    }
+}
+
+async fn db_failure(state: &State, req: &Request<'_>, e: &DbError) -> ProxyResponse {
+    match e {
+        DbError::ReadOnly => region_passive(),
+        DbError::Unavailable(d) => {
+            backend_failure(
+                state,
+                req,
+                503,
+                "database_unavailable",
+                "the payment ledger is unavailable; retry later",
+                d,
+            )
+            .await
+        }
+        DbError::Query(d) => {
+            backend_failure(
+                state,
+                req,
+                500,
+                "ledger_write_failed",
+                "the payment could not be recorded",
+                d,
+            )
+            .await
+        }
+    }
+}
+
+async fn store_failure(state: &State, req: &Request<'_>, e: &AwsError) -> ProxyResponse {
+    if e.is_unavailable() {
+        backend_failure(
+            state,
+            req,
+            503,
+            "idempotency_store_unavailable",
+            "the idempotency store is unavailable; retry later",
+            &e.to_string(),
+        )
+        .await
+    } else {
+        backend_failure(
+            state,
+            req,
+            500,
+            "idempotency_store_error",
+            "the idempotency store rejected the request",
+            &e.to_string(),
+        )
+        .await
+    }
+}
+
+fn existing_record_response(record: &Record, fingerprint: &str) -> ProxyResponse {
+    if record.fingerprint != fingerprint {
+        return error_response(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used with a different request",
+        );
+    }
+    match (
+        record.status.as_str(),
+        record.response_status,
+        &record.response_body,
+    ) {
+        (COMPLETED, Some(status), Some(body)) => {
+            ProxyResponse::json(status, body.clone()).with_header("Idempotent-Replayed", "true")
+        }
+        _ => error_response(
+            409,
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry later",
+        )
+        .with_header("Retry-After", "1"),
+    }
+}
+
+async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
+    // 1. Validate everything, reporting every error at once.
+    let key = validation::validate_idempotency_key(req.header("idempotency-key"));
+    let payment = validation::validate_body(req.body.as_deref(), state.config.max_amount_minor);
+    let (key, payment): (String, PaymentRequest) = match (key, payment) {
+        (Ok(k), Ok(p)) => (k, p),
+        (k, p) => {
+            let mut errors = Vec::new();
+            if let Err(e) = k {
+                errors.push(e);
+            }
+            if let Err(es) = p {
+                errors.extend(es);
+            }
+            return validation_response(&errors);
+        }
+    };
+    let fingerprint = payment.fingerprint();
+
+    // 2. Passive-region check against the database itself, before anything is
+    //    written (the session table is a global table: an idempotency record
+    //    written here would replicate to the active region).
+    //    The connection goes back to the pool while DynamoDB is called.
+    match state.pool.checked_for_write().await {
+        Ok((_, false)) => {}
+        Ok((_, true)) => return passive_answer(state, &key, &fingerprint).await,
+        Err(e) => return db_failure(state, req, &e).await,
+    }
+
+    // 3. Claim the idempotency key.
+    let lease_id = match state.store.acquire(&key, &fingerprint).await {
+        Ok(Acquire::Acquired { lease_id }) => lease_id,
+        Ok(Acquire::Existing(record)) => return existing_record_response(&record, &fingerprint),
+        Err(e) => return store_failure(state, req, &e).await,
+    };
+
+    // 4. Ledger transaction (idempotent on the idempotency key). If the
+    //    database turned read-only meanwhile, the INSERT fails with SQLSTATE
+    //    25006 and the answer is still `region_passive`.
+    let mut conn = match state.pool.get(false).await {
+        Ok(c) => c,
+        Err(e) => {
+            release(state, &key, &lease_id).await;
+            return db_failure(state, req, &e).await;
+        }
+    };
+    let new = NewPayment {
+        payment_id: Uuid::new_v4(),
+        idempotency_key: &key,
+        fingerprint: &fingerprint,
+        amount_minor: payment.amount_minor,
+        currency: &payment.currency,
+        merchant_id: &payment.merchant_id,
+        description: payment.description.as_deref(),
+        region: &state.config.region,
+    };
+    let fail_before_commit = state.faults.fail_before_commit();
+    let inserted = tokio::time::timeout(
+        state.config.db.statement_timeout,
+        db::insert_payment(conn.client(), &new, fail_before_commit),
+    )
+    .await;
+    let inserted = match inserted {
+        Ok(Ok(i)) => Ok(i),
+        Ok(Err(e)) => Err(DbError::from_pg(&e)),
+        Err(_) => Err(DbError::Unavailable("ledger transaction timed out".into())),
+    };
+    let (payment, replayed) = match inserted {
+        Ok(Inserted::Created(p)) => (p, false),
+        Ok(Inserted::Existing(p)) if p.fingerprint == fingerprint => (p, true),
+        Ok(Inserted::Existing(_)) => {
+            drop(conn);
+            release(state, &key, &lease_id).await;
+            return error_response(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used with a different request",
+            );
+        }
+        Err(e) => {
+            if !matches!(e, DbError::Query(_)) {
+                conn.discard();
+            }
+            drop(conn);
+            // No ledger row was committed (or, if a timed-out commit did land,
+            // the UNIQUE key makes the retry find it): free the key for a retry.
+            release(state, &key, &lease_id).await;
+            return db_failure(state, req, &e).await;
+        }
+    };
+    drop(conn);
+
+    // 5. Mark the idempotency record completed with the response to replay.
+    //    If this fails the payment still exists; the record stays in_flight
+    //    until its lease lapses and a retry then finds the ledger row.
+    let body = created_body(&payment);
+    let completed = if state.faults.fail_mark_completed() {
+        Err(AwsError::Transport("injected fault: mark completed".into()))
+    } else {
+        state
+            .store
+            .complete(&key, &lease_id, &payment.payment_id.to_string(), 201, &body)
+            .await
+    };
+    match completed {
+        Ok(true) => {}
+        Ok(false) => {
+            warn!("idempotency lease lost before completion; another attempt owns the record")
+        }
+        Err(e) => {
+            warn!(error = %e, "payment recorded but idempotency record not completed; a retry will recover it")
+        }
+    }
+    let resp = ProxyResponse::json(201, body)
+        .with_header("Location", &format!("/payments/{}", payment.payment_id));
+    if replayed {
+        resp.with_header("Idempotent-Replayed", "true")
+    } else {
+        resp
+    }
+}
+
+async fn release(state: &State, key: &str, lease_id: &str) {
+    let result = if state.faults.fail_release() {
+        Err(AwsError::Transport("injected fault: release".into()))
+    } else {
+        state.store.release(key, lease_id).await
+    };
+    match result {
+        Ok(true) => {}
+        Ok(false) => warn!("idempotency record was not ours to release"),
+        Err(e) => {
+            warn!(error = %e, "could not release the idempotency record; it frees itself when its lease lapses")
+        }
+    }
+}
+
+async fn get_payment(state: &State, id: &str) -> ProxyResponse {
+    let id = match Uuid::parse_str(id) {
+        Ok(u) if id.len() == 36 => u,
+        _ => return error_response(400, "invalid_payment_id", "the payment id must be a UUID"),
+    };
+    let (conn, _) = match state.pool.checked().await {
+        Ok(c) => c,
+        Err(e) => {
+            error!(error = %e, "payment lookup failed");
+            return error_response(
+                503,
+                "database_unavailable",
+                "the payment ledger is unavailable; retry later",
+            )
+            .with_header("Retry-After", "1");
+        }
+    };
+    let result = tokio::time::timeout(
+        state.config.db.statement_timeout,
+        db::get_payment(conn.client_ref(), id),
+    )
+    .await;
+    match result {
+        Ok(Ok(Some(p))) => ProxyResponse::json(200, serde_json::to_string(&p).unwrap_or_default()),
+        Ok(Ok(None)) => error_response(404, "payment_not_found", "no payment with this id"),
+        Ok(Err(e)) => {
+            error!(error = %e, "payment lookup failed");
+            error_response(
+                503,
+                "database_unavailable",
+                "the payment ledger is unavailable; retry later",
+            )
+        }
+        Err(_) => error_response(
+            503,
+            "database_unavailable",
+            "the payment ledger did not answer in time",
+        ),
+    }
+}
+
+async fn health(state: &State) -> ProxyResponse {
+    let t = state.config.health_timeout;
+    let db_check = async {
+        match tokio::time::timeout(t, state.pool.checked()).await {
+            Ok(Ok((_conn, read_only))) => Ok(!read_only),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {t:?}")),
+        }
+    };
+    let table_check = async {
+        match tokio::time::timeout(t, state.store.probe(t)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {t:?}")),
+        }
+    };
+    let (db, table) = tokio::join!(db_check, table_check);
+    let mut failed = Vec::new();
+    if let Err(e) = &db {
+        warn!(dependency = "database", error = %e, "health check failed");
+        failed.push("database");
+    }
+    if let Err(e) = &table {
+        warn!(dependency = "session_table", error = %e, "health check failed");
+        failed.push("session_table");
+    }
+    let checks = json!({
+        "database": if db.is_ok() { "ok" } else { "failed" },
+        "session_table": if table.is_ok() { "ok" } else { "failed" },
+    });
+    if failed.is_empty() {
+        ProxyResponse::json(
+            200,
+            json!({
+                "status": "ok",
+                "region": state.config.region,
+                "role": state.config.region_role,
+                "database_writable": db.unwrap_or(false),
+                "checks": checks,
+            })
+            .to_string(),
+        )
+    } else {
+        ProxyResponse::json(
+            503,
+            json!({
+                "status": "unavailable",
+                "region": state.config.region,
+                "role": state.config.region_role,
+                "failed": failed,
+                "checks": checks,
+                "error": { "code": "dependency_unavailable", "message": format!("unavailable: {}", failed.join(", ")) },
+            })
+            .to_string(),
+        )
+    }
+}

@@ -1,0 +1,998 @@
+//! Service-backed tests: real PostgreSQL and moto (DynamoDB, SNS, SQS).
+//!
+//! Run with:
+//!
+//! ```sh
+//! scripts/services.sh start
+//! cargo test -p payment-handler --features integration
+//! scripts/services.sh stop
+//! ```
+//!
+//! Settings come from the environment written to `.services/env` (exported
+//! variables win; otherwise the file is read). Without them every test fails
+//! with a message saying so. Each test uses its own database and DynamoDB
+//! table, so the tests run in parallel.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use payment_handler::aws::{xml_tag, AwsClient};
+use payment_handler::idempotency::{self, Record};
+use payment_handler::{handle_event, Config, ProxyResponse, State};
+use serde_json::{json, Value};
+use tokio_postgres::{Client, NoTls};
+
+// ---------------------------------------------------------------- harness --
+
+#[derive(Debug)]
+struct Services {
+    vars: HashMap<String, String>,
+}
+
+const REQUIRED: &[&str] = &[
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGPASSWORD",
+    "DYNAMODB_ENDPOINT_URL",
+    "SNS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+];
+
+fn services() -> &'static Services {
+    static S: OnceLock<Services> = OnceLock::new();
+    S.get_or_init(|| {
+        // Handler logs (warnings and up by default) go to the captured test output.
+        let level = std::env::var("TEST_LOG")
+            .ok()
+            .and_then(|l| l.parse::<tracing::Level>().ok())
+            .unwrap_or(tracing::Level::WARN);
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_test_writer()
+            .try_init();
+        let mut vars: HashMap<String, String> = HashMap::new();
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.services/env");
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            for line in text.lines() {
+                if let Some((k, v)) = line
+                    .trim()
+                    .strip_prefix("export ")
+                    .and_then(|l| l.split_once('='))
+                {
+                    vars.insert(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        for k in REQUIRED.iter().chain(["AWS_SESSION_TOKEN"].iter()) {
+            if let Ok(v) = std::env::var(k) {
+                vars.insert((*k).to_owned(), v);
+            }
+        }
+        let missing: Vec<&str> = REQUIRED
+            .iter()
+            .copied()
+            .filter(|k| !vars.contains_key(*k))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "integration tests need the local PostgreSQL + moto services, but {missing:?} \
+             are not set and {} does not provide them.\n\
+             Start them first:  scripts/services.sh start   (or: make test-lambda)",
+            file.display()
+        );
+        Services { vars }
+    })
+}
+
+impl Services {
+    fn var(&self, k: &str) -> &str {
+        &self.vars[k]
+    }
+
+    async fn connect(&self, db: &str) -> Client {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(self.var("PGHOST"))
+            .port(self.var("PGPORT").parse().unwrap())
+            .user(self.var("PGUSER"))
+            .password(self.var("PGPASSWORD"))
+            .dbname(db);
+        let (client, conn) = cfg.connect(NoTls).await.unwrap_or_else(|e| {
+            panic!("cannot connect to the test PostgreSQL (scripts/services.sh start?): {e}")
+        });
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        client
+    }
+
+    fn aws(&self) -> AwsClient {
+        let creds = aws_credential_types::Credentials::new(
+            self.var("AWS_ACCESS_KEY_ID"),
+            self.var("AWS_SECRET_ACCESS_KEY"),
+            self.vars.get("AWS_SESSION_TOKEN").cloned(),
+            None,
+            "test",
+        );
+        AwsClient::new(self.var("AWS_REGION"), Some(creds)).unwrap()
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn create_database() -> String {
+    let name = unique("t_");
+    services()
+        .connect("postgres")
+        .await
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    name
+}
+
+async fn create_table(name: &str) {
+    let s = services();
+    let aws = s.aws();
+    let ep = s.var("DYNAMODB_ENDPOINT_URL");
+    let t = Duration::from_secs(10);
+    aws.dynamodb(
+        ep,
+        "CreateTable",
+        &json!({
+            "TableName": name,
+            "AttributeDefinitions": [{ "AttributeName": "pk", "AttributeType": "S" }],
+            "KeySchema": [{ "AttributeName": "pk", "KeyType": "HASH" }],
+            "BillingMode": "PAY_PER_REQUEST",
+        }),
+        t,
+    )
+    .await
+    .unwrap();
+    aws.dynamodb(
+        ep,
+        "UpdateTimeToLive",
+        &json!({
+            "TableName": name,
+            "TimeToLiveSpecification": { "AttributeName": "expires_at", "Enabled": true },
+        }),
+        t,
+    )
+    .await
+    .unwrap();
+}
+
+struct Harness {
+    state: Arc<State>,
+    db: String,
+}
+
+impl Harness {
+    /// Fresh database (migrated through the real `{"action":"migrate"}`
+    /// invocation) and fresh session table.
+    async fn new(tweak: impl FnOnce(&mut Config)) -> Self {
+        let db = create_database().await;
+        let table = unique("sessions-");
+        create_table(&table).await;
+        let state = state_for(&db, &table, tweak);
+        let out = handle_event(&state, json!({ "action": "migrate" }), "migrate-req")
+            .await
+            .unwrap();
+        assert_eq!(out["current_version"], 2, "{out}");
+        Self { state, db }
+    }
+
+    async fn sql(&self) -> Client {
+        services().connect(&self.db).await
+    }
+
+    async fn count_rows(&self) -> i64 {
+        self.sql()
+            .await
+            .query_one("SELECT count(*) FROM payments", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    async fn record(&self, key: &str) -> Option<Record> {
+        self.state.store.get(key).await.unwrap()
+    }
+
+    async fn call(&self, event: Value) -> ProxyResponse {
+        call(&self.state, event).await
+    }
+}
+
+fn state_for(db: &str, table: &str, tweak: impl FnOnce(&mut Config)) -> Arc<State> {
+    let s = services();
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("SESSION_TABLE", table.to_owned());
+    env.insert("DB_HOST", s.var("PGHOST").to_owned());
+    env.insert("DB_PORT", s.var("PGPORT").to_owned());
+    env.insert("DB_NAME", db.to_owned());
+    env.insert("DB_USER", s.var("PGUSER").to_owned());
+    env.insert("DB_PASSWORD", s.var("PGPASSWORD").to_owned());
+    env.insert("DB_SSLMODE", "disable".to_owned());
+    env.insert("DB_POOL_SIZE", "8".to_owned());
+    env.insert("REGION_ROLE", "primary".to_owned());
+    env.insert("AWS_REGION", s.var("AWS_REGION").to_owned());
+    env.insert(
+        "DYNAMODB_ENDPOINT_URL",
+        s.var("DYNAMODB_ENDPOINT_URL").to_owned(),
+    );
+    env.insert("SNS_ENDPOINT_URL", s.var("SNS_ENDPOINT_URL").to_owned());
+    env.insert("AWS_ACCESS_KEY_ID", s.var("AWS_ACCESS_KEY_ID").to_owned());
+    env.insert(
+        "AWS_SECRET_ACCESS_KEY",
+        s.var("AWS_SECRET_ACCESS_KEY").to_owned(),
+    );
+    if let Some(t) = s.vars.get("AWS_SESSION_TOKEN") {
+        env.insert("AWS_SESSION_TOKEN", t.clone());
+    }
+    let mut config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    tweak(&mut config);
+    State::new(config).unwrap()
+}
+
+async fn call(state: &State, event: Value) -> ProxyResponse {
+    let out = handle_event(state, event, &unique("lambda-req-"))
+        .await
+        .unwrap();
+    serde_json::from_value(out).unwrap()
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(include_str!("fixtures/apigw-rest-post-payments.json")).unwrap()
+}
+
+/// A real API Gateway REST proxy event for `POST /payments`.
+fn post(key: Option<&str>, body: &str) -> Value {
+    let mut ev = fixture();
+    ev["body"] = json!(body);
+    for h in ["headers", "multiValueHeaders"] {
+        let map = ev[h].as_object_mut().unwrap();
+        map.remove("Idempotency-Key");
+        if let Some(k) = key {
+            // API Gateway preserves the client's header spelling; use lower case
+            // here to exercise case-insensitive lookup.
+            let v = if h == "headers" { json!(k) } else { json!([k]) };
+            map.insert("idempotency-key".to_owned(), v);
+        }
+    }
+    ev
+}
+
+fn request(method: &str, path: &str) -> Value {
+    let mut ev = fixture();
+    ev["httpMethod"] = json!(method);
+    ev["path"] = json!(path);
+    ev["resource"] = json!(if path.starts_with("/payments/") {
+        "/payments/{id}"
+    } else {
+        path
+    });
+    ev["requestContext"]["httpMethod"] = json!(method);
+    ev["requestContext"]["resourcePath"] = ev["resource"].clone();
+    ev["body"] = Value::Null;
+    for h in ["headers", "multiValueHeaders"] {
+        let map = ev[h].as_object_mut().unwrap();
+        map.remove("Idempotency-Key");
+        map.remove("Content-Type");
+    }
+    if let Some(id) = path.strip_prefix("/payments/") {
+        ev["pathParameters"] = json!({ "id": id });
+    }
+    ev
+}
+
+fn body(amount: i64, merchant: &str) -> String {
+    json!({ "amount_minor": amount, "currency": "USD", "merchant_id": merchant, "description": "order 42" }).to_string()
+}
+
+fn pid(r: &ProxyResponse) -> String {
+    r.json_body()["payment_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn code(r: &ProxyResponse) -> String {
+    r.json_body()["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A TCP port on loopback that nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+// ------------------------------------------------------------------ tests --
+
+#[tokio::test]
+async fn create_replay_conflict_get_and_health() {
+    let h = Harness::new(|_| {}).await;
+    let key = unique("key-");
+
+    // Create.
+    let r1 = h.call(post(Some(&key), &body(1250, "merchant_1"))).await;
+    assert_eq!(r1.status_code, 201, "{}", r1.body);
+    let b1 = r1.json_body();
+    let id = pid(&r1);
+    assert_eq!(id.len(), 36);
+    assert_eq!(b1["status"], "accepted");
+    assert_eq!(b1["amount_minor"], 1250);
+    assert_eq!(b1["currency"], "USD");
+    assert_eq!(b1["region"], "us-east-1");
+    assert!(b1["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(r1.header("Idempotent-Replayed").is_none());
+    assert_eq!(r1.header("Content-Type"), Some("application/json"));
+    let rec = h.record(&key).await.unwrap();
+    assert_eq!(rec.status, idempotency::COMPLETED);
+    assert_eq!(rec.payment_id.as_deref(), Some(id.as_str()));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ttl = rec.expires_at.unwrap();
+    assert!(
+        (now + 24 * 3600 - 60..=now + 24 * 3600 + 60).contains(&ttl),
+        "expires_at {ttl}"
+    );
+
+    // Replay: same key, same request (different JSON spelling) -> same response.
+    let same = r#"{ "description": "order 42", "merchant_id": "merchant_1", "currency": "USD", "amount_minor": 1250 }"#;
+    let r2 = h.call(post(Some(&key), same)).await;
+    assert_eq!(r2.status_code, 201);
+    assert_eq!(r2.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(pid(&r2), id);
+    assert_eq!(r2.body, r1.body);
+
+    // Same key, different request -> 422.
+    let r3 = h.call(post(Some(&key), &body(999, "merchant_1"))).await;
+    assert_eq!(r3.status_code, 422, "{}", r3.body);
+    assert_eq!(code(&r3), "idempotency_key_reused");
+    assert_eq!(h.count_rows().await, 1);
+
+    // Get.
+    let g = h.call(request("GET", &format!("/payments/{id}"))).await;
+    assert_eq!(g.status_code, 200, "{}", g.body);
+    let gb = g.json_body();
+    assert_eq!(gb["payment_id"], id.as_str());
+    assert_eq!(gb["merchant_id"], "merchant_1");
+    assert_eq!(gb["description"], "order 42");
+    assert_eq!(gb["created_at"], b1["created_at"]);
+
+    // 404 and 400 on the read path.
+    let missing = h
+        .call(request(
+            "GET",
+            &format!("/payments/{}", uuid::Uuid::new_v4()),
+        ))
+        .await;
+    assert_eq!(missing.status_code, 404);
+    assert_eq!(code(&missing), "payment_not_found");
+    let bad = h.call(request("GET", "/payments/not-a-uuid")).await;
+    assert_eq!(bad.status_code, 400);
+    assert_eq!(code(&bad), "invalid_payment_id");
+
+    // Health.
+    let hl = h.call(request("GET", "/health")).await;
+    assert_eq!(hl.status_code, 200, "{}", hl.body);
+    let hb = hl.json_body();
+    assert_eq!(hb["status"], "ok");
+    assert_eq!(hb["region"], "us-east-1");
+    assert_eq!(hb["role"], "primary");
+    assert_eq!(hb["database_writable"], true);
+
+    // Routing errors.
+    assert_eq!(h.call(request("GET", "/nope")).await.status_code, 404);
+    let m = h.call(request("DELETE", "/payments")).await;
+    assert_eq!((m.status_code, m.header("Allow")), (405, Some("POST")));
+}
+
+#[tokio::test]
+async fn validation_errors_are_all_reported_and_nothing_is_written() {
+    let h = Harness::new(|_| {}).await;
+    let r = h
+        .call(post(
+            None,
+            r#"{"amount_minor":-1,"currency":"usd","merchant_id":"x","description":5,"pan":"4111111111111111"}"#,
+        ))
+        .await;
+    assert_eq!(r.status_code, 400, "{}", r.body);
+    let b = r.json_body();
+    assert_eq!(b["error"]["code"], "validation_failed");
+    let fields: Vec<&str> = b["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "Idempotency-Key",
+            "pan",
+            "amount_minor",
+            "currency",
+            "merchant_id",
+            "description"
+        ]
+    );
+    // The rejected value of an unknown field is never echoed back.
+    assert!(!r.body.contains("4111111111111111"));
+
+    // Base64-encoded bodies (binary media types) are decoded.
+    let key = unique("b64-");
+    let mut ev = post(Some(&key), "");
+    ev["body"] = json!(base64_encode(body(5, "merchant_b64").as_bytes()));
+    ev["isBase64Encoded"] = json!(true);
+    let ok = h.call(ev).await;
+    assert_eq!(ok.status_code, 201, "{}", ok.body);
+
+    // Header rules go through the real event too.
+    let long = "k".repeat(256);
+    let r = h.call(post(Some(&long), &body(1, "merchant_1"))).await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(r.json_body()["error"]["details"][0]["code"], "too_long");
+    assert_eq!(h.count_rows().await, 1);
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrency_1000_requests_over_100_keys() {
+    let h = Harness::new(|c| {
+        c.db.pool_size = 16;
+        c.db.pool_wait = Duration::from_secs(60);
+    })
+    .await;
+    let keys: Vec<String> = (0..100)
+        .map(|i| format!("conc-{i}-{}", uuid::Uuid::new_v4().simple()))
+        .collect();
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let state = Arc::clone(&h.state);
+        let key = keys[i % 100].clone();
+        let amount = (i % 100) as i64 + 1;
+        tasks.push(tokio::spawn(async move {
+            let mut conflicts = 0u32;
+            for _ in 0..400 {
+                let r = call(&state, post(Some(&key), &body(amount, "merchant_conc"))).await;
+                match r.status_code {
+                    201 => {
+                        return (
+                            key,
+                            pid(&r),
+                            r.header("Idempotent-Replayed").is_some(),
+                            conflicts,
+                        )
+                    }
+                    409 => {
+                        // Back off like a client honouring Retry-After (scaled down), with jitter.
+                        conflicts += 1;
+                        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 50;
+                        tokio::time::sleep(Duration::from_millis(50 + jitter)).await;
+                    }
+                    other => panic!("unexpected {other}: {}", r.body),
+                }
+            }
+            panic!("key {key} still in flight after 400 attempts");
+        }));
+    }
+    let mut by_key: HashMap<String, HashSet<String>> = HashMap::new();
+    let (mut fresh, mut replays, mut conflicts) = (0, 0, 0);
+    for t in tasks {
+        let (key, id, replayed, c) = t.await.unwrap();
+        conflicts += c;
+        if replayed {
+            replays += 1;
+        } else {
+            fresh += 1;
+        }
+        by_key.entry(key).or_default().insert(id);
+    }
+    eprintln!("1000 requests: {fresh} created, {replays} replayed, {conflicts} 409 retries");
+    assert_eq!(by_key.len(), 100);
+    for (k, ids) in &by_key {
+        assert_eq!(ids.len(), 1, "key {k} got several payment ids: {ids:?}");
+    }
+    assert_eq!(h.count_rows().await, 100);
+    let distinct: i64 = h
+        .sql()
+        .await
+        .query_one("SELECT count(DISTINCT idempotency_key) FROM payments", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(distinct, 100);
+    // The ledger holds exactly the payment ids that were answered.
+    let answered: HashSet<String> = by_key.values().flat_map(|s| s.iter().cloned()).collect();
+    let rows = h
+        .sql()
+        .await
+        .query("SELECT payment_id::text FROM payments", &[])
+        .await
+        .unwrap();
+    let stored: HashSet<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+    assert_eq!(answered, stored);
+    for k in &keys {
+        assert_eq!(h.record(k).await.unwrap().status, idempotency::COMPLETED);
+    }
+}
+
+#[tokio::test]
+async fn read_only_database_is_region_passive_until_promoted() {
+    let h = Harness::new(|c| c.region_role = "dr".into()).await;
+    // Warm the pool with a writable connection first: the check must not be cached.
+    assert_eq!(h.call(request("GET", "/health")).await.status_code, 200);
+    let done_key = unique("done-");
+    let before = h
+        .call(post(Some(&done_key), &body(55, "merchant_dr")))
+        .await;
+    assert_eq!(before.status_code, 201, "{}", before.body);
+
+    let admin = services().connect("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            h.db
+        ))
+        .await
+        .unwrap();
+    // Existing sessions keep their defaults; a real Aurora secondary is
+    // read-only for every session. Terminate them to model that.
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&h.db],
+        )
+        .await
+        .unwrap();
+
+    // A payment completed before the region went passive is still replayed.
+    let done = h
+        .call(post(Some(&done_key), &body(55, "merchant_dr")))
+        .await;
+    assert_eq!(done.status_code, 201, "{}", done.body);
+    assert_eq!(done.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(pid(&done), pid(&before));
+
+    let key = unique("passive-");
+    let r = h.call(post(Some(&key), &body(700, "merchant_dr"))).await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+    assert_eq!(code(&r), "region_passive");
+    assert!(
+        h.record(&key).await.is_none(),
+        "nothing may be written to the global table"
+    );
+    assert_eq!(h.count_rows().await, 1);
+
+    // Reads and health still work in the passive region.
+    let hl = h.call(request("GET", "/health")).await;
+    assert_eq!(hl.status_code, 200, "{}", hl.body);
+    assert_eq!(hl.json_body()["database_writable"], false);
+    assert_eq!(hl.json_body()["role"], "dr");
+
+    // Promotion: writable again, no redeploy, same state object (its pool
+    // still holds the read-only session used by the health check above).
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = off",
+            h.db
+        ))
+        .await
+        .unwrap();
+    let r = h.call(post(Some(&key), &body(700, "merchant_dr"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    assert_eq!(h.count_rows().await, 2);
+
+    // Migrations refuse to run against a read-only database.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            h.db
+        ))
+        .await
+        .unwrap();
+    let err = h.state.migrate().await.unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+}
+
+#[tokio::test]
+async fn read_only_error_during_insert_is_region_passive_and_releases_the_key() {
+    // The write itself fails with SQLSTATE 25006 (the database turned
+    // read-only between the probe and the insert).
+    let h = Harness::new(|_| {}).await;
+    h.sql()
+        .await
+        .batch_execute(
+            "CREATE FUNCTION ro_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.merchant_id = 'fault_readonly' THEN
+                 RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction'
+                   USING ERRCODE = 'read_only_sql_transaction';
+               END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER ro_fault BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION ro_fault();",
+        )
+        .await
+        .unwrap();
+    let key = unique("ro-");
+    let r = h.call(post(Some(&key), &body(10, "fault_readonly"))).await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+    assert_eq!(code(&r), "region_passive");
+    assert!(h.record(&key).await.is_none());
+    assert_eq!(h.count_rows().await, 0);
+    h.sql()
+        .await
+        .batch_execute("DROP TRIGGER ro_fault ON payments")
+        .await
+        .unwrap();
+    let r = h.call(post(Some(&key), &body(10, "fault_readonly"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn ledger_failure_leaves_no_completed_record_and_retry_succeeds() {
+    let h = Harness::new(|_| {}).await;
+    // A real ledger failure, injected with a trigger on a marker merchant id.
+    h.sql()
+        .await
+        .batch_execute(
+            "CREATE FUNCTION ledger_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.merchant_id = 'fault_ledger' THEN
+                 RAISE EXCEPTION 'injected ledger failure';
+               END IF;
+               RETURN NEW;
+             END $$;
+             CREATE TRIGGER ledger_fault BEFORE INSERT ON payments FOR EACH ROW EXECUTE FUNCTION ledger_fault();",
+        )
+        .await
+        .unwrap();
+    let key = unique("fail-");
+    let r = h.call(post(Some(&key), &body(4200, "fault_ledger"))).await;
+    assert_eq!(r.status_code, 500, "{}", r.body);
+    assert_eq!(code(&r), "ledger_write_failed");
+    assert!(
+        h.record(&key).await.is_none(),
+        "in_flight record must be released"
+    );
+    assert_eq!(h.count_rows().await, 0);
+
+    // The backend recovers; the client retries with the same key.
+    h.sql()
+        .await
+        .batch_execute("DROP TRIGGER ledger_fault ON payments")
+        .await
+        .unwrap();
+    let r = h.call(post(Some(&key), &body(4200, "fault_ledger"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    assert!(r.header("Idempotent-Replayed").is_none());
+    assert_eq!(h.count_rows().await, 1);
+    assert_eq!(h.record(&key).await.unwrap().status, idempotency::COMPLETED);
+
+    // Same with the in-process hook: the transaction aborts right before COMMIT.
+    let key = unique("fail-commit-");
+    h.state
+        .faults
+        .fail_before_commit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = h.call(post(Some(&key), &body(1, "merchant_x"))).await;
+    h.state
+        .faults
+        .fail_before_commit
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(r.status_code, 500, "{}", r.body);
+    assert!(h.record(&key).await.is_none());
+    assert_eq!(h.count_rows().await, 1);
+    let r = h.call(post(Some(&key), &body(1, "merchant_x"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    assert_eq!(h.count_rows().await, 2);
+}
+
+#[tokio::test]
+async fn crash_window_after_commit_is_recovered_without_a_second_row() {
+    let h = Harness::new(|c| c.idempotency_lease = Duration::from_millis(800)).await;
+    let key = unique("crash-");
+
+    // Ledger commit succeeds, marking the record completed fails (as if the
+    // function died right after COMMIT).
+    h.state
+        .faults
+        .fail_mark_completed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r1 = h.call(post(Some(&key), &body(321, "merchant_c"))).await;
+    h.state
+        .faults
+        .fail_mark_completed
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(r1.status_code, 201, "{}", r1.body);
+    let rec = h.record(&key).await.unwrap();
+    assert_eq!(rec.status, idempotency::IN_FLIGHT);
+    assert_eq!(h.count_rows().await, 1);
+
+    // While the lease holds, a retry is told to wait.
+    let r2 = h.call(post(Some(&key), &body(321, "merchant_c"))).await;
+    assert_eq!(r2.status_code, 409, "{}", r2.body);
+    assert_eq!(code(&r2), "idempotency_in_progress");
+
+    // After the lease lapses the retry takes over, finds the committed ledger
+    // row by idempotency key and returns it: same payment, no second row.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r3 = h.call(post(Some(&key), &body(321, "merchant_c"))).await;
+    assert_eq!(r3.status_code, 201, "{}", r3.body);
+    assert_eq!(pid(&r3), pid(&r1));
+    assert_eq!(r3.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(h.count_rows().await, 1);
+    assert_eq!(h.record(&key).await.unwrap().status, idempotency::COMPLETED);
+
+    // A different body on a taken-over key is still a conflict.
+    let r4 = h.call(post(Some(&key), &body(322, "merchant_c"))).await;
+    assert_eq!(r4.status_code, 422);
+
+    // Ledger failure *and* a failed release: the stale in_flight record
+    // expires and the retry creates exactly one row.
+    let key = unique("crash2-");
+    h.state
+        .faults
+        .fail_before_commit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    h.state
+        .faults
+        .fail_release
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = h.call(post(Some(&key), &body(5, "merchant_c"))).await;
+    h.state
+        .faults
+        .fail_before_commit
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    h.state
+        .faults
+        .fail_release
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(r.status_code, 500);
+    assert_eq!(h.record(&key).await.unwrap().status, idempotency::IN_FLIGHT);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let r = h.call(post(Some(&key), &body(5, "merchant_c"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    assert!(r.header("Idempotent-Replayed").is_none());
+    assert_eq!(h.count_rows().await, 2);
+}
+
+/// SNS topic with an SQS queue subscribed (raw delivery), to observe notifications.
+async fn topic_with_queue() -> (String, String) {
+    let s = services();
+    let aws = s.aws();
+    let sns = s.var("SNS_ENDPOINT_URL");
+    let t = Duration::from_secs(10);
+    let name = unique("alerts-");
+    let xml = aws
+        .query_call(
+            "sns",
+            sns,
+            &[
+                ("Action", "CreateTopic"),
+                ("Version", "2010-03-31"),
+                ("Name", &name),
+            ],
+            t,
+        )
+        .await
+        .unwrap();
+    let topic = xml_tag(&xml, "TopicArn").unwrap().to_owned();
+    let q = aws
+        .json_call(
+            "sqs",
+            sns,
+            "AmazonSQS",
+            "application/x-amz-json-1.0",
+            "CreateQueue",
+            &json!({ "QueueName": name }),
+            t,
+        )
+        .await
+        .unwrap();
+    let queue_url = q["QueueUrl"].as_str().unwrap().to_owned();
+    let attrs = aws
+        .json_call(
+            "sqs",
+            sns,
+            "AmazonSQS",
+            "application/x-amz-json-1.0",
+            "GetQueueAttributes",
+            &json!({ "QueueUrl": queue_url, "AttributeNames": ["QueueArn"] }),
+            t,
+        )
+        .await
+        .unwrap();
+    let queue_arn = attrs["Attributes"]["QueueArn"].as_str().unwrap().to_owned();
+    aws.query_call(
+        "sns",
+        sns,
+        &[
+            ("Action", "Subscribe"),
+            ("Version", "2010-03-31"),
+            ("TopicArn", &topic),
+            ("Protocol", "sqs"),
+            ("Endpoint", &queue_arn),
+            ("Attributes.entry.1.key", "RawMessageDelivery"),
+            ("Attributes.entry.1.value", "true"),
+        ],
+        t,
+    )
+    .await
+    .unwrap();
+    (topic, queue_url)
+}
+
+async fn receive(queue_url: &str) -> Vec<Value> {
+    let s = services();
+    let out = s
+        .aws()
+        .json_call(
+            "sqs",
+            s.var("SNS_ENDPOINT_URL"),
+            "AmazonSQS",
+            "application/x-amz-json-1.0",
+            "ReceiveMessage",
+            &json!({ "QueueUrl": queue_url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1 }),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    out["Messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| serde_json::from_str(m["Body"].as_str().unwrap()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn database_down_gives_503_health_and_a_notification() {
+    let (topic, queue) = topic_with_queue().await;
+    let table = unique("sessions-");
+    create_table(&table).await;
+    let port = closed_port();
+    let state = state_for("postgres", &table, |c| {
+        c.db.port = port;
+        c.topic_arn = Some(topic.clone());
+    });
+
+    let hl = call(&state, request("GET", "/health")).await;
+    assert_eq!(hl.status_code, 503, "{}", hl.body);
+    let hb = hl.json_body();
+    assert_eq!(hb["failed"], json!(["database"]));
+    assert_eq!(hb["checks"]["session_table"], "ok");
+
+    let key = unique("down-");
+    let r = call(&state, post(Some(&key), &body(10, "merchant_1"))).await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+    assert_eq!(code(&r), "database_unavailable");
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    assert!(state.store.get(&key).await.unwrap().is_none());
+
+    let msgs = receive(&queue).await;
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0]["error_code"], "database_unavailable");
+    assert_eq!(msgs[0]["region"], "us-east-1");
+
+    let g = call(
+        &state,
+        request("GET", &format!("/payments/{}", uuid::Uuid::new_v4())),
+    )
+    .await;
+    assert_eq!(g.status_code, 503);
+}
+
+#[tokio::test]
+async fn database_stopped_mid_flight_then_health_recovers() {
+    // The handler's database "stops": every backend of its database is killed
+    // and new connections are refused; health must report it within budget.
+    let h = Harness::new(|_| {}).await;
+    assert_eq!(h.call(request("GET", "/health")).await.status_code, 200);
+    let admin = services().connect("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+            h.db
+        ))
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            &[&h.db],
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let hl = h.call(request("GET", "/health")).await;
+    assert_eq!(hl.status_code, 503, "{}", hl.body);
+    assert_eq!(hl.json_body()["failed"], json!(["database"]));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = h
+        .call(post(Some(&unique("k-")), &body(1, "merchant_1")))
+        .await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            h.db
+        ))
+        .await
+        .unwrap();
+    assert_eq!(h.call(request("GET", "/health")).await.status_code, 200);
+}
+
+#[tokio::test]
+async fn session_table_missing_gives_503_naming_it() {
+    let db = create_database().await;
+    let state = state_for(&db, &unique("no-such-table-"), |_| {});
+    let hl = call(&state, request("GET", "/health")).await;
+    assert_eq!(hl.status_code, 503, "{}", hl.body);
+    assert_eq!(hl.json_body()["failed"], json!(["session_table"]));
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_under_concurrency() {
+    let db = create_database().await;
+    let table = unique("sessions-");
+    let a = state_for(&db, &table, |_| {});
+    let b = state_for(&db, &table, |_| {});
+    let (ra, rb) = tokio::join!(
+        handle_event(&a, json!({ "action": "migrate" }), "m1"),
+        handle_event(&b, json!({ "action": "migrate" }), "m2"),
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    let mut applied: Vec<i64> = ra["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rb["applied"].as_array().unwrap())
+        .map(|v| v.as_i64().unwrap())
+        .collect();
+    applied.sort();
+    assert_eq!(applied, vec![1, 2], "{ra} {rb}");
+    let again = handle_event(&a, json!({ "action": "migrate" }), "m3")
+        .await
+        .unwrap();
+    assert_eq!(again["applied"], json!([]));
+    assert_eq!(again["current_version"], 2);
+    let n: i64 = services()
+        .connect(&db)
+        .await
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+
+    // Unknown actions and foreign events are errors, not silent successes.
+    assert!(handle_event(&a, json!({ "action": "drop" }), "m4")
+        .await
+        .is_err());
+    assert!(handle_event(&a, json!({ "hello": 1 }), "m5").await.is_err());
+}
