@@ -35,7 +35,7 @@ pub fn generate(
     }
     let files = project::render(&p);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
-    let dirs = write::managed_dirs(repo, &project::owned_dirs(&p), &names)?;
+    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names)?;
     if check {
         return Ok(GenerateOutcome::Checked {
             drift: write::drift(repo, &files, &dirs)?,
@@ -56,7 +56,7 @@ pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
         .collect();
     let files = project::render(&p);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
-    let dirs = write::managed_dirs(repo, &project::owned_dirs(&p), &names)?;
+    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names)?;
     for d in write::drift(repo, &files, &dirs)? {
         out.push(format!("{d} (run drgen generate)"));
     }

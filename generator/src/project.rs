@@ -159,5 +159,20 @@ pub fn violations(project: &Project) -> Vec<Violation> {
 /// The directories the generator owns for these environments: every
 /// reusable module and the layer directories of each environment.
 pub fn owned_dirs(project: &Project) -> Vec<String> {
-    project.all().map(|m| m.dir.clone()).collect()
+    owned_units(&render(project))
+}
+
+/// What a write replaces whole: the directory of each generated file, or
+/// the file itself when it sits at the repository root.
+pub fn owned_units(files: &BTreeMap<String, String>) -> Vec<String> {
+    let mut units: Vec<String> = files
+        .keys()
+        .map(|rel| match rel.rsplit_once('/') {
+            Some((dir, _)) => dir.to_owned(),
+            None => rel.clone(),
+        })
+        .collect();
+    units.sort();
+    units.dedup();
+    units
 }

@@ -146,7 +146,11 @@ pub fn write_atomic(
     if result.is_err() {
         for (d, had_old) in swapped.iter().rev() {
             let target = repo.join(d);
-            let _ = std::fs::remove_dir_all(&target);
+            if target.is_dir() {
+                let _ = std::fs::remove_dir_all(&target);
+            } else {
+                let _ = std::fs::remove_file(&target);
+            }
             if *had_old {
                 let _ = std::fs::rename(stage.path().join("old").join(d), &target);
             }
@@ -164,8 +168,9 @@ pub fn managed_dirs(
     env_names: &[String],
 ) -> Result<Vec<String>, Error> {
     let mut out: BTreeSet<String> = generated.iter().cloned().collect();
-    let mut parents = vec!["modules".to_owned()];
+    let mut parents = vec!["modules".to_owned(), "hcl/modules".to_owned()];
     parents.extend(env_names.iter().map(|e| format!("envs/{e}")));
+    parents.extend(env_names.iter().map(|e| format!("hcl/envs/{e}")));
     for r in parents {
         let abs = repo.join(&r);
         if !abs.is_dir() {

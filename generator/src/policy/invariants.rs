@@ -520,7 +520,7 @@ fn api(o: &mut Out<'_>) {
         let scoped = match p.get("source_arn") {
             Some(Expr::Template(parts)) => {
                 matches!(parts.first(), Some(Part::Interp(e)) if refers_to(e, "aws_api_gateway_rest_api"))
-                    && matches!(parts.last(), Some(Part::Lit(l)) if l.starts_with("/*/") && !l.ends_with("/*/*"))
+                    && matches!(parts.last(), Some(Part::Lit(l)) if route_scoped(l))
             }
             _ => false,
         };
@@ -532,16 +532,28 @@ fn api(o: &mut Out<'_>) {
             );
         }
     }
-    if perms.len() < methods.len() {
-        o.module(
-            "aws_lambda_permission",
-            "P24",
-            format!(
-                "{} routes but {} invoke permissions",
-                methods.len(),
-                perms.len()
-            ),
-        );
+    let tails: Vec<&str> = perms
+        .iter()
+        .filter_map(|p| match p.get("source_arn") {
+            Some(Expr::Template(parts)) => match parts.last() {
+                Some(Part::Lit(l)) => Some(l.as_str()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    for method in &methods {
+        let Some(route) = route_of(m, method) else {
+            o.at(method, "P24", "cannot resolve this method's route (http_method and resource path must be literal)");
+            continue;
+        };
+        if !tails.contains(&route.as_str()) {
+            o.at(
+                method,
+                "P24",
+                format!("no invoke permission scoped to {route}"),
+            );
+        }
     }
     let logs = managed(m, "aws_api_gateway_stage")
         .any(|s| s.body.one_block("access_log_settings").is_some());
@@ -712,7 +724,13 @@ fn tags(o: &mut Out<'_>) {
     let m = o.m;
     let schemas = Schemas::vendored();
     for r in m.resources.values().filter(|r| r.mode == Mode::Managed) {
-        if schemas.is_taggable(&r.rtype) {
+        if schemas.resource(&r.rtype).is_none() {
+            o.at(
+                r,
+                "P35",
+                "type not in the vendored provider schema, so whether it takes tags is unknown (add it to schema/types.txt)",
+            );
+        } else if schemas.is_taggable(&r.rtype) {
             for p in tagging::problems(r.get("tags")) {
                 o.at(r, "P35", p);
             }
@@ -723,7 +741,10 @@ fn tags(o: &mut Out<'_>) {
     for p in &m.providers {
         if !p.body.blocks_of("default_tags").is_empty() {
             o.module(
-                &format!("provider.{}", p.name),
+                &match &p.alias {
+                    Some(a) => format!("provider.{}.{a}", p.name),
+                    None => format!("provider.{}", p.name),
+                },
                 "P35",
                 "do not use default_tags: the mandatory tags are in each resource's tags",
             );
@@ -904,6 +925,43 @@ fn dashboards(o: &mut Out<'_>) {
             }
         }
     }
+}
+
+/// `/*/METHOD/path`: any stage, one method, a path that starts with a
+/// literal segment.
+fn route_scoped(tail: &str) -> bool {
+    let Some(rest) = tail.strip_prefix("/*/") else {
+        return false;
+    };
+    let Some((method, path)) = rest.split_once('/') else {
+        return false;
+    };
+    !method.is_empty() && method != "*" && !path.is_empty() && !path.starts_with('*')
+}
+
+/// The source-ARN tail of a method: `/*/METHOD/seg/seg`, path parameters
+/// as `*`, following `parent_id` up to the API's root resource.
+fn route_of(m: &Module, method: &Resource) -> Option<String> {
+    let verb = method.str_attr("http_method")?;
+    let mut segs = Vec::new();
+    let mut cur = method.get("resource_id")?;
+    for _ in 0..16 {
+        let r = cur.refs().into_iter().find_map(|x| match &x.root {
+            Root::Resource(t, n) if t == "aws_api_gateway_resource" => {
+                m.get(&crate::model::Address::managed(t, n))
+            }
+            _ => None,
+        });
+        let Some(r) = r else {
+            // The API's root_resource_id ends the walk.
+            break;
+        };
+        let part = r.str_attr("path_part")?;
+        segs.push(if part.starts_with('{') { "*" } else { part });
+        cur = r.get("parent_id")?;
+    }
+    segs.reverse();
+    Some(format!("/*/{verb}/{}", segs.join("/")))
 }
 
 #[cfg(test)]

@@ -643,13 +643,13 @@ breaks! {
         let mut s = m.scope(None, names());
         let d = s.unnamed("aws_internet_gateway", "this").set("vpc_id", res("aws_vpc", "this", "id"));
         s.add(d);
-    } => [("P17", "aws_internet_gateway.this")];
+    } => [("P17", "aws_internet_gateway.this"), ("P0", "aws_internet_gateway.this"), ("P35", "aws_internet_gateway.this")];
 
     p17_nat_gateway: PRIMARY, |m| {
         let mut s = m.scope(None, names());
         let d = s.unnamed("aws_nat_gateway", "this").set("subnet_id", "subnet-1");
         s.add(d);
-    } => [("P17", "aws_nat_gateway.this")];
+    } => [("P17", "aws_nat_gateway.this"), ("P0", "aws_nat_gateway.this"), ("P35", "aws_nat_gateway.this")];
 
     p17_egress_only_gateway: PRIMARY, |m| {
         let mut s = m.scope(None, names());
@@ -657,7 +657,7 @@ breaks! {
             .unnamed("aws_egress_only_internet_gateway", "this")
             .set("vpc_id", res("aws_vpc", "this", "id"));
         s.add(d);
-    } => [("P17", "aws_egress_only_internet_gateway.this")];
+    } => [("P17", "aws_egress_only_internet_gateway.this"), ("P0", "aws_egress_only_internet_gateway.this"), ("P35", "aws_egress_only_internet_gateway.this")];
 
     // P18: IAM.
     p18_role_name_without_region: DR, |m| {
@@ -756,7 +756,7 @@ breaks! {
             "source_arn",
             tpl(vec![interp(res("aws_api_gateway_rest_api", "payments", "execution_arn")), lit("/*/*")]),
         );
-    } => [("P24", "aws_lambda_permission.get_health")];
+    } => [("P24", "aws_lambda_permission.get_health"), ("P24", "aws_api_gateway_method.get_health")];
 
     p24_literal_source_arn: PRIMARY, |m| {
         replace(
@@ -765,7 +765,7 @@ breaks! {
             "source_arn",
             "arn:aws:execute-api:us-east-1:210987654321:abc/*/POST/payments",
         );
-    } => [("P24", "aws_lambda_permission.post_payments")];
+    } => [("P24", "aws_lambda_permission.post_payments"), ("P24", "aws_api_gateway_method.post_payments")];
 
     p24_source_arn_of_another_api: PRIMARY, |m| {
         replace(
@@ -782,7 +782,7 @@ breaks! {
 
     p24_missing_permission: PRIMARY, |m| {
         drop_resource(m, "aws_lambda_permission.get_payment");
-    } => [("P24", "aws_lambda_permission")];
+    } => [("P24", "aws_api_gateway_method.get_payment")];
 
     // P25: stage logging.
     p25_no_api_gateway_account: DR, |m| {
@@ -1133,8 +1133,21 @@ fn p24_counts_routes_against_permissions() {
         drop_resource(m, "aws_lambda_permission.get_payment");
         drop_resource(m, "aws_lambda_permission.get_health");
     });
-    assert_exactly(&v, DR, &[("P24", "aws_lambda_permission")]);
-    assert_eq!(messages(&v), ["3 routes but 1 invoke permissions"]);
+    assert_exactly(
+        &v,
+        DR,
+        &[
+            ("P24", "aws_api_gateway_method.get_health"),
+            ("P24", "aws_api_gateway_method.get_payment"),
+        ],
+    );
+    assert_eq!(
+        messages(&v),
+        [
+            "no invoke permission scoped to /*/GET/health",
+            "no invoke permission scoped to /*/GET/payments/*"
+        ]
+    );
 }
 
 #[test]
@@ -1319,7 +1332,6 @@ fn execution_arn_plus(path: &str) -> Expr {
 }
 
 #[test]
-#[ignore = "known gap: P24 counts permissions, not routes"]
 fn p24_every_route_needs_its_own_permission() {
     let v = after(DR, |m| {
         replace(
@@ -1333,7 +1345,6 @@ fn p24_every_route_needs_its_own_permission() {
 }
 
 #[test]
-#[ignore = "known gap: P24 accepts /*/*/path and /*/GET/*"]
 fn p24_wildcard_method_or_path_is_not_scoped() {
     for path in ["/*/*/health", "/*/GET/*"] {
         let v = after(DR, |m| {
@@ -1349,7 +1360,6 @@ fn p24_wildcard_method_or_path_is_not_scoped() {
 }
 
 #[test]
-#[ignore = "known gap: P35 reports provider.aws for aliased providers"]
 fn p35_default_tags_address_names_the_alias() {
     let v = after(ROOT_DR, |m| {
         let p = m
@@ -1363,7 +1373,6 @@ fn p35_default_tags_address_names_the_alias() {
 }
 
 #[test]
-#[ignore = "known gap: types missing from the vendored schema count as untaggable"]
 fn untagged_internet_gateway_breaks_p35() {
     let v = after(DR, |m| {
         let mut s = m.scope(None, names());
