@@ -10,7 +10,7 @@ TERRAFORM ?= terraform
 LAYERS := primary dr global
 REVERSE_LAYERS := global dr primary
 
-.PHONY: all generate check test test-generator bench coverage schema plan apply destroy lambda-zip require-env require-terraform
+.PHONY: all generate check test test-generator bench coverage checkov schema plan apply destroy lambda-zip require-env require-terraform
 
 all: generate check
 
@@ -75,3 +75,7 @@ destroy: require-env require-terraform lambda-zip
 	  $(TERRAFORM) -chdir=envs/$(ENV)/$$l destroy -input=false || exit 1; done
 
 -include mk/lambda.mk
+
+## checkov on modules/ and every root; fails on failures not in checkov/baseline.json.
+checkov:
+	bash scripts/checkov.sh

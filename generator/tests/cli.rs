@@ -581,7 +581,7 @@ fn unknown_top_level_key() {
 fn unknown_nested_key() {
     bad_dev(
         &dev("timeout_s = 10", "timeout_s = 10\nruntime = \"python3.12\""),
-        "error: envs/dev/env.toml:18:1: lambda.runtime: unknown field `runtime`, expected `memory_mb` or `timeout_s`\n",
+        "error: envs/dev/env.toml:18:1: lambda.runtime: unknown field `runtime`, expected one of `memory_mb`, `timeout_s`, `reserved_concurrency`\n",
     );
 }
 

@@ -13,8 +13,6 @@ pub const STAGE: &str = "live";
 /// Stage-wide throttling.
 pub const THROTTLE_RATE: i64 = 500;
 pub const THROTTLE_BURST: i64 = 1000;
-/// Access log retention.
-pub const LOG_RETENTION_DAYS: i64 = 30;
 
 /// One route: method, resource path and the path pattern for permissions.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +67,7 @@ impl Api {
 }
 
 /// Builds the API and its permissions.
-pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
+pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Address) -> Api {
     let api = scope
         .named(
             "aws_api_gateway_rest_api",
@@ -83,7 +81,13 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
         .block(
             "endpoint_configuration",
             Body::new().set("types", list([Expr::from("REGIONAL")])),
-        );
+        )
+        // A replacement API is created before the old one goes (names
+        // need not be unique), so clients never see a missing API.
+        .lifecycle(Lifecycle {
+            create_before_destroy: true,
+            ..Lifecycle::default()
+        });
     let rest_api = scope.add(api);
     let api_id = rest_api.attr("id");
 
@@ -112,6 +116,18 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
         health.attr("id"),
     ];
     let mut integrations = Vec::new();
+    // API Gateway checks required parameters before invoking the function:
+    // the payment id path parameter and the Idempotency-Key header.
+    let validator = scope
+        .named(
+            "aws_api_gateway_request_validator",
+            "params",
+            &Name::of(NameKind::RequestValidator),
+        )
+        .set("rest_api_id", api_id.clone())
+        .set("validate_request_parameters", true)
+        .set("validate_request_body", false);
+    let validator = scope.add(validator);
     for route in ROUTES {
         let resource = match route.local {
             "post_payments" => &payments,
@@ -123,7 +139,14 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
             .set("rest_api_id", api_id.clone())
             .set("resource_id", resource.attr("id"))
             .set("http_method", route.method)
-            .set("authorization", "NONE");
+            .set("authorization", "NONE")
+            .set("request_validator_id", validator.attr("id"));
+        if route.local == "post_payments" {
+            m = m.set(
+                "request_parameters",
+                object([("method.request.header.Idempotency-Key", Expr::Bool(true))]),
+            );
+        }
         if route.local == "get_payment" {
             m = m.set(
                 "request_parameters",
@@ -216,14 +239,12 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
         .set("cloudwatch_role_arn", logs_role.attr("arn"));
     let account = scope.add(account);
 
-    let lg = scope
-        .named(
-            "aws_cloudwatch_log_group",
-            "api_access",
-            &Name::of(NameKind::ApiLogGroup),
-        )
-        .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS));
-    let log_group = scope.add(lg);
+    let log_group = super::log_group(
+        scope,
+        "api_access",
+        &Name::of(NameKind::ApiLogGroup),
+        app_key,
+    );
 
     let access_format = call(
         "jsonencode",
@@ -250,7 +271,7 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda) -> Api {
         .set("rest_api_id", api_id.clone())
         .set("deployment_id", deployment.attr("id"))
         .set("stage_name", STAGE)
-        .set("xray_tracing_enabled", false)
+        .set("xray_tracing_enabled", true)
         .block(
             "access_log_settings",
             Body::new()

@@ -18,8 +18,6 @@ pub const RUNTIME: &str = "provided.al2023";
 pub const HANDLER: &str = "bootstrap";
 /// CPU architecture of the built binary.
 pub const ARCHITECTURE: &str = "x86_64";
-/// Log retention of the function's log group.
-pub const LOG_RETENTION_DAYS: i64 = 30;
 /// Environment variable names the function reads.
 pub const ENV_KEYS: &[&str] = &[
     "DB_HOST",
@@ -53,6 +51,7 @@ pub struct LambdaInputs {
     pub timeout_s: Expr,
     pub database_name: Expr,
     pub app_user: Expr,
+    pub reserved_concurrency: Expr,
 }
 
 /// What other components need.
@@ -70,6 +69,7 @@ pub fn session_table_name(names: &NameContext) -> Expr {
 }
 
 /// Builds role, log group and function.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     scope: &mut Scope<'_>,
     env: &Env,
@@ -77,6 +77,7 @@ pub fn build(
     net: &Network,
     db: &Database,
     notify: &Notify,
+    app_key: &Address,
     inputs: &LambdaInputs,
 ) -> Lambda {
     let role = scope
@@ -97,6 +98,7 @@ pub fn build(
         "service-role/AWSLambdaVPCAccessExecutionRole",
         env,
     );
+    let xray = attach(scope, "lambda_xray", &role, "AWSXRayDaemonWriteAccess", env);
 
     let table = session_table_name(names);
     let table_arn = env.arn("dynamodb", true, vec![lit("table/"), interp(table.clone())]);
@@ -124,6 +126,11 @@ pub fn build(
             vec![notify.key.attr("arn")],
         ),
         Statement::allow(
+            "DecryptEnvironment",
+            &["kms:Decrypt"],
+            vec![app_key.attr("arn")],
+        ),
+        Statement::allow(
             "ConnectAsAppUser",
             &["rds-db:connect"],
             vec![db_user_arn(env, db, &inputs.app_user)],
@@ -144,14 +151,12 @@ pub fn build(
         .set("policy", policy(&statements));
     let pol = scope.add(pol);
 
-    let lg = scope
-        .named(
-            "aws_cloudwatch_log_group",
-            "lambda",
-            &Name::of(NameKind::LambdaLogGroup),
-        )
-        .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS));
-    let log_group = scope.add(lg);
+    let log_group = super::log_group(
+        scope,
+        "lambda",
+        &Name::of(NameKind::LambdaLogGroup),
+        app_key,
+    );
 
     let mut vars: BTreeMap<String, Expr> = BTreeMap::new();
     // The instance endpoint, not the cluster endpoint: a secondary cluster's
@@ -190,6 +195,12 @@ pub fn build(
         .set("memory_size", inputs.memory_mb.clone())
         .set("timeout", inputs.timeout_s.clone())
         .set("replace_security_groups_on_destroy", true)
+        .set(
+            "reserved_concurrent_executions",
+            inputs.reserved_concurrency.clone(),
+        )
+        .set("kms_key_arn", app_key.attr("arn"))
+        .block("tracing_config", Body::new().set("mode", "Active"))
         .block(
             "vpc_config",
             Body::new()
@@ -208,6 +219,7 @@ pub fn build(
         )
         .depends_on(&log_group)
         .depends_on(&vpc_access)
+        .depends_on(&xray)
         .depends_on(&pol);
     let function = scope.add(f);
     Lambda {

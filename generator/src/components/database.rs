@@ -28,6 +28,8 @@ pub const MASTER_USERNAME: &str = "dbadmin";
 pub const MASTER_PASSWORD_VERSION: i64 = 1;
 /// Log types exported to CloudWatch.
 pub const LOG_EXPORTS: &[&str] = &["postgresql"];
+/// Enhanced monitoring granularity (seconds).
+pub const MONITORING_INTERVAL_S: i64 = 60;
 /// The CA of the server certificate the function verifies.
 pub const CA_CERT_IDENTIFIER: &str = "rds-ca-rsa2048-g1";
 
@@ -185,6 +187,33 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
     };
     let cluster = scope.add(cluster);
 
+    // Enhanced monitoring: the RDS agent publishes OS metrics with this role.
+    let monitoring = scope
+        .named(
+            "aws_iam_role",
+            "rds_monitoring",
+            &Name::of(NameKind::RdsMonitoringRole),
+        )
+        .set(
+            "description",
+            "RDS enhanced monitoring of this region's Aurora instance",
+        )
+        .set(
+            "assume_role_policy",
+            super::assume_role(
+                "monitoring.rds.amazonaws.com",
+                Some(super::source_account(env)),
+            ),
+        );
+    let monitoring = scope.add(monitoring);
+    let monitoring_policy = super::attach(
+        scope,
+        "rds_monitoring",
+        &monitoring,
+        "service-role/AmazonRDSEnhancedMonitoringRole",
+        env,
+    );
+
     let instance = scope
         .named(
             "aws_rds_cluster_instance",
@@ -202,6 +231,9 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
         .set("performance_insights_enabled", true)
         .set("performance_insights_kms_key_id", key.attr("arn"))
         .set("copy_tags_to_snapshot", true)
+        .set("monitoring_interval", Expr::Int(MONITORING_INTERVAL_S))
+        .set("monitoring_role_arn", monitoring.attr("arn"))
+        .depends_on(&monitoring_policy)
         .lifecycle(Lifecycle {
             ignore_changes: vec!["engine_version".into()],
             ..Lifecycle::default()

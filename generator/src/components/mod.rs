@@ -15,6 +15,23 @@ pub mod storage;
 use crate::model::expr::{call, list, object, Expr};
 use crate::model::{Address, Scope};
 
+/// Retention of every log group the stack makes (payment audit: one year).
+pub const LOG_RETENTION_DAYS: i64 = 365;
+
+/// A log group encrypted with the region's application key.
+pub fn log_group(
+    scope: &mut Scope<'_>,
+    local: &str,
+    name: &crate::policy::naming::Name,
+    key: &Address,
+) -> Address {
+    let d = scope
+        .named("aws_cloudwatch_log_group", local, name)
+        .set("retention_in_days", Expr::Int(LOG_RETENTION_DAYS))
+        .set("kms_key_id", key.attr("arn"));
+    scope.add(d)
+}
+
 /// Which side of the active-passive pair a regional module is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {

@@ -13,9 +13,6 @@ use super::Env;
 /// locally and need no endpoint.
 pub const INTERFACE_ENDPOINTS: &[&str] = &["sns", "secretsmanager"];
 
-/// At most this many AZs (private subnets).
-pub const MAX_AZS: i64 = 3;
-
 /// What the other components need from the network.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -38,7 +35,13 @@ impl Network {
 }
 
 /// Builds the network. `vpc_cidr` is the module variable.
-pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -> Network {
+pub fn build(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    vpc_cidr: &Expr,
+    az_ids: &Expr,
+    app_key: &Address,
+) -> Network {
     let vpc = scope.named("aws_vpc", "this", &Name::of(NameKind::Vpc));
     let vpc = vpc
         .set("cidr_block", vpc_cidr.clone())
@@ -57,11 +60,7 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
         .set("vpc_id", vpc_id.clone());
     scope.add(dsg);
 
-    let az_names = azs.reference().attr("names").expr();
-    let az_count = call(
-        "min",
-        vec![Expr::Int(MAX_AZS), call("length", vec![az_names.clone()])],
-    );
+    let az_count = call("length", vec![az_ids.clone()]);
 
     let subnet = scope
         .named("aws_subnet", "private", &Name::of(NameKind::PrivateSubnet))
@@ -75,8 +74,8 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
             ),
         )
         .set(
-            "availability_zone",
-            call("element", vec![az_names, count_index()]),
+            "availability_zone_id",
+            call("element", vec![az_ids.clone(), count_index()]),
         )
         .set("map_public_ip_on_launch", false);
     let subnets = scope.add(subnet);
@@ -252,6 +251,8 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, vpc_cidr: &Expr, azs: &Address) -
         .set("subnet_ids", subnets.reference().splat().attr("id").expr());
     let db_subnet_group = scope.add(dsg);
 
+    flow_logs(scope, env, &vpc, app_key);
+
     Network {
         vpc,
         subnets,
@@ -272,4 +273,58 @@ fn service_name(env: &Env, svc: &str) -> Expr {
         interp(env.region.clone()),
         lit(&format!(".{svc}")),
     ])
+}
+
+/// VPC flow logs to an encrypted CloudWatch log group, through a role that
+/// may only write to it.
+fn flow_logs(scope: &mut Scope<'_>, env: &Env, vpc: &Address, key: &Address) -> Address {
+    use super::{assume_role, log_group, policy, source_account, Statement};
+    let lg = log_group(scope, "flow_logs", &Name::of(NameKind::FlowLogGroup), key);
+    let role = scope
+        .named(
+            "aws_iam_role",
+            "flow_logs",
+            &Name::of(NameKind::FlowLogsRole),
+        )
+        .set(
+            "description",
+            "Lets VPC Flow Logs write to this region's flow log group",
+        )
+        .set(
+            "assume_role_policy",
+            assume_role("vpc-flow-logs.amazonaws.com", Some(source_account(env))),
+        );
+    let role = scope.add(role);
+    let streams = tpl(vec![interp(lg.attr("arn")), lit(":*")]);
+    let pol = scope
+        .named(
+            "aws_iam_role_policy",
+            "flow_logs",
+            &Name::of(NameKind::FlowLogsPolicy),
+        )
+        .set("role", role.attr("id"))
+        .set(
+            "policy",
+            policy(&[Statement::allow(
+                "WriteFlowLogs",
+                &[
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                vec![lg.attr("arn"), streams],
+            )]),
+        );
+    let pol = scope.add(pol);
+    let f = scope
+        .named("aws_flow_log", "vpc", &Name::of(NameKind::FlowLog))
+        .set("vpc_id", vpc.attr("id"))
+        .set("traffic_type", "ALL")
+        .set("log_destination_type", "cloud-watch-logs")
+        .set("log_destination", lg.attr("arn"))
+        .set("iam_role_arn", role.attr("arn"))
+        .set("max_aggregation_interval", Expr::Int(60))
+        .depends_on(&pol);
+    scope.add(f)
 }

@@ -58,6 +58,45 @@ pub fn kms_key(
     key
 }
 
+/// The region's application key: CloudWatch Logs (every log group) and
+/// the function's environment variables.
+pub fn app_key(scope: &mut Scope<'_>, env: &Env) -> Address {
+    use crate::model::expr::{interp, lit, tpl};
+    let logs_service = tpl(vec![
+        lit("logs."),
+        interp(env.region.clone()),
+        lit(".amazonaws.com"),
+    ]);
+    let log_groups = env.arn("logs", true, vec![lit("log-group:*")]);
+    let logs = Statement {
+        principal: Some(object([("Service", logs_service)])),
+        condition: Some(object([(
+            "ArnLike",
+            object([("kms:EncryptionContext:aws:logs:arn", log_groups)]),
+        )])),
+        ..Statement::allow(
+            "CloudWatchLogsUseKey",
+            &[
+                "kms:Decrypt*",
+                "kms:Describe*",
+                "kms:Encrypt*",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+            ],
+            vec![Expr::from("*")],
+        )
+    };
+    kms_key(
+        scope,
+        env,
+        "app",
+        NameKind::KmsKeyApp,
+        NameKind::KmsAliasApp,
+        "Encrypts this region's log groups and the payment function's environment",
+        vec![logs],
+    )
+}
+
 /// Builds the key and topic.
 pub fn build(scope: &mut Scope<'_>, env: &Env) -> Notify {
     let cloudwatch = Statement {

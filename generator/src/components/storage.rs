@@ -11,6 +11,9 @@ use crate::policy::naming::{Name, NameKind};
 
 use super::{assume_role, policy, source_account, Env, Statement};
 
+/// Days a noncurrent object version is kept.
+pub const NONCURRENT_VERSION_DAYS: i64 = 90;
+
 /// Replication Time Control: 15 minutes, the only value S3 accepts.
 pub const RTC_MINUTES: i64 = 15;
 
@@ -70,6 +73,28 @@ pub fn build(scope: &mut Scope<'_>) -> Storage {
             Body::new().set("object_ownership", "BucketOwnerEnforced"),
         );
     scope.add(own);
+
+    // Old versions and abandoned uploads do not pile up.
+    let lc = scope
+        .unnamed("aws_s3_bucket_lifecycle_configuration", "payments")
+        .set("bucket", id.clone())
+        .block(
+            "rule",
+            Body::new()
+                .set("id", "expire-noncurrent-versions")
+                .set("status", "Enabled")
+                .block("filter", Body::new())
+                .block(
+                    "noncurrent_version_expiration",
+                    Body::new().set("noncurrent_days", Expr::Int(NONCURRENT_VERSION_DAYS)),
+                )
+                .block(
+                    "abort_incomplete_multipart_upload",
+                    Body::new().set("days_after_initiation", Expr::Int(7)),
+                ),
+        )
+        .depends_on(&versioning);
+    scope.add(lc);
 
     let deny_plain_http = Statement {
         effect: "Deny",

@@ -42,6 +42,28 @@ pub struct Regions {
 pub struct Network {
     pub primary_cidr: String,
     pub dr_cidr: String,
+    /// Availability Zone ids (stable across accounts, unlike AZ names) of
+    /// the private subnets; defaults exist for us-east-1 and us-east-2.
+    pub primary_az_ids: Option<Vec<String>>,
+    pub dr_az_ids: Option<Vec<String>>,
+}
+
+/// Default AZ ids per region: three zones where the region has them.
+pub const DEFAULT_AZ_IDS: &[(&str, &[&str])] = &[
+    ("us-east-1", &["use1-az1", "use1-az2", "use1-az4"]),
+    ("us-east-2", &["use2-az1", "use2-az2", "use2-az3"]),
+];
+
+impl Network {
+    /// The AZ ids of a region: the configured ones, or the defaults.
+    pub fn az_ids(configured: Option<&Vec<String>>, region: &str) -> Option<Vec<String>> {
+        configured.cloned().or_else(|| {
+            DEFAULT_AZ_IDS
+                .iter()
+                .find(|(r, _)| *r == region)
+                .map(|(_, ids)| ids.iter().map(|s| (*s).to_owned()).collect())
+        })
+    }
 }
 
 /// Aurora PostgreSQL settings.
@@ -72,6 +94,16 @@ fn default_db_user() -> String {
 pub struct Lambda {
     pub memory_mb: u32,
     pub timeout_s: u32,
+    /// Reserved concurrency of the function in each region.
+    #[serde(default = "default_reserved_concurrency")]
+    pub reserved_concurrency: u32,
+}
+
+/// Reserved concurrency when env.toml does not set it.
+pub const DEFAULT_RESERVED_CONCURRENCY: u32 = 100;
+
+fn default_reserved_concurrency() -> u32 {
+    DEFAULT_RESERVED_CONCURRENCY
 }
 
 /// Where the Terraform state of every layer lives.

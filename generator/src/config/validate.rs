@@ -107,6 +107,7 @@ pub fn validate(f: &EnvFile) -> Vec<FieldError> {
     }
     regions(f, &mut e);
     network(f, &mut e);
+    az_ids(f, &mut e);
     database(f, &mut e);
     lambda(f, &mut e);
     state(f, &mut e);
@@ -200,6 +201,76 @@ impl Cidr {
             .filter_map(|p| Cidr::parse(p).ok())
             .any(|p| self.within(p))
     }
+}
+
+fn az_ids(f: &EnvFile, e: &mut Errors) {
+    for (field, configured, region) in [
+        (
+            "network.primary_az_ids",
+            f.network.primary_az_ids.as_ref(),
+            &f.regions.primary,
+        ),
+        (
+            "network.dr_az_ids",
+            f.network.dr_az_ids.as_ref(),
+            &f.regions.dr,
+        ),
+    ] {
+        if !AWS_REGIONS.contains(&region.as_str()) {
+            continue;
+        }
+        match super::Network::az_ids(configured, region) {
+            None => e.add(
+                field,
+                format!(
+                    "is required for {region} (no default): 2 or 3 AZ ids such as \"{}-az1\"",
+                    az_prefix(region)
+                ),
+            ),
+            Some(ids) => {
+                let prefix = az_prefix(region);
+                let mut seen = Vec::new();
+                for id in &ids {
+                    let ok = id.strip_prefix(&format!("{prefix}-az")).is_some_and(|n| {
+                        !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
+                    });
+                    if !ok {
+                        e.add(
+                            field,
+                            format!("{id:?} is not an AZ id of {region} (e.g. \"{prefix}-az1\")"),
+                        );
+                    } else if seen.contains(&id) {
+                        e.add(field, format!("{id:?} is listed twice"));
+                    }
+                    seen.push(id);
+                }
+                if !(2..=3).contains(&ids.len()) {
+                    e.add(field, format!("has {} AZ ids; use 2 or 3", ids.len()));
+                }
+            }
+        }
+    }
+}
+
+/// The AZ id prefix of a region: `us-east-1` -> `use1`, `ap-southeast-2` -> `apse2`.
+pub fn az_prefix(region: &str) -> String {
+    let parts: Vec<&str> = region.split('-').collect();
+    let [area, dir, num] = parts.as_slice() else {
+        return region.to_owned();
+    };
+    let d = match *dir {
+        "east" => "e",
+        "west" => "w",
+        "north" => "n",
+        "south" => "s",
+        "central" => "c",
+        "northeast" => "ne",
+        "northwest" => "nw",
+        "southeast" => "se",
+        "southwest" => "sw",
+        other => other,
+    };
+    format!("{area}{d}{num}")
 }
 
 fn network(f: &EnvFile, e: &mut Errors) {
@@ -339,8 +410,20 @@ fn families() -> String {
         .join(", ")
 }
 
+/// Reserved concurrency bounds: AWS keeps 100 of the default 1,000 unreserved.
+pub const MAX_RESERVED_CONCURRENCY: u32 = 900;
+
 fn lambda(f: &EnvFile, e: &mut Errors) {
     let l = &f.lambda;
+    if !(1..=MAX_RESERVED_CONCURRENCY).contains(&l.reserved_concurrency) {
+        e.add(
+            "lambda.reserved_concurrency",
+            format!(
+                "{} is outside 1-{MAX_RESERVED_CONCURRENCY} (AWS keeps 100 of the default 1,000 unreserved)",
+                l.reserved_concurrency
+            ),
+        );
+    }
     if !(128..=10240).contains(&l.memory_mb) {
         e.add(
             "lambda.memory_mb",

@@ -23,6 +23,8 @@ fn base() -> EnvFile {
         network: Network {
             primary_cidr: "10.10.0.0/16".into(),
             dr_cidr: "10.20.0.0/16".into(),
+            primary_az_ids: None,
+            dr_az_ids: None,
         },
         database: Database {
             engine_version: "16.6".into(),
@@ -33,6 +35,7 @@ fn base() -> EnvFile {
         lambda: Lambda {
             memory_mb: 512,
             timeout_s: 10,
+            reserved_concurrency: 100,
         },
         state: State {
             bucket: "drgen-tfstate-dev-use2".into(),
@@ -296,6 +299,8 @@ fn every_listed_region_is_accepted() {
     for r in AWS_REGIONS {
         assert_valid(|f| {
             f.regions.primary = (*r).to_owned();
+            let p = crate::config::validate::az_prefix(r);
+            f.network.primary_az_ids = Some(vec![format!("{p}-az1"), format!("{p}-az2")]);
             custom(f).certificate_arns = None;
             if *r == "us-east-2" {
                 f.regions.dr = "us-east-1".into();
@@ -871,6 +876,12 @@ fn certificate_regions_follow_the_configured_regions() {
         f.regions.primary = "eu-west-1".into();
         f.regions.dr = "eu-central-1".into();
         f.state.region = "eu-central-1".into();
+        f.network.primary_az_ids = Some(vec!["euw1-az1".into(), "euw1-az2".into()]);
+        f.network.dr_az_ids = Some(vec![
+            "euc1-az1".into(),
+            "euc1-az2".into(),
+            "euc1-az3".into(),
+        ]);
         let a = arns(f);
         a.primary = "arn:aws:acm:eu-west-1:210987654321:certificate/0a".into();
         a.dr = "arn:aws:acm:eu-central-1:210987654321:certificate/0b".into();
@@ -1040,4 +1051,38 @@ fn zone_name_tld_must_be_letters() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn az_ids_default_for_us_east_and_are_checked() {
+    assert_one(
+        |f| f.network.primary_az_ids = Some(vec!["use1-az1".into()]),
+        "network.primary_az_ids",
+        "has 1 AZ ids; use 2 or 3",
+    );
+    assert_one(
+        |f| f.network.dr_az_ids = Some(vec!["use1-az1".into(), "use2-az2".into()]),
+        "network.dr_az_ids",
+        "\"use1-az1\" is not an AZ id of us-east-2 (e.g. \"use2-az1\")",
+    );
+    assert_one(
+        |f| f.network.primary_az_ids = Some(vec!["use1-az1".into(), "use1-az1".into()]),
+        "network.primary_az_ids",
+        "\"use1-az1\" is listed twice",
+    );
+    assert_eq!(
+        crate::config::validate::az_prefix("ap-southeast-2"),
+        "apse2"
+    );
+    assert_eq!(crate::config::validate::az_prefix("eu-central-1"), "euc1");
+}
+
+#[test]
+fn reserved_concurrency_bounds() {
+    assert_one(
+        |f| f.lambda.reserved_concurrency = 0,
+        "lambda.reserved_concurrency",
+        "0 is outside 1-900 (AWS keeps 100 of the default 1,000 unreserved)",
+    );
+    assert_valid(|f| f.lambda.reserved_concurrency = 900);
 }

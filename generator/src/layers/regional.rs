@@ -10,9 +10,7 @@ use crate::components::notify;
 use crate::components::storage::{self, ReplicationInputs};
 use crate::components::{Env, Role};
 use crate::model::expr::{interp, lit, tpl, Expr};
-use crate::model::{
-    Address, Body, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
-};
+use crate::model::{Address, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock};
 use crate::policy::naming::NameContext;
 
 use super::{vars, AWS_FLOOR, RANDOM_FLOOR, TERRAFORM_FLOOR};
@@ -96,6 +94,14 @@ pub fn build(role: Role) -> Module {
         1,
         i64::from(crate::config::validate::MAX_LAMBDA_TIMEOUT_S),
     );
+    let reserved = vars::number_in(
+        &mut m,
+        "lambda_reserved_concurrency",
+        "Reserved concurrency of the payment function.",
+        1,
+        i64::from(crate::config::validate::MAX_RESERVED_CONCURRENCY),
+    );
+    let az_ids = vars::az_ids(&mut m);
     let package = vars::matching(
         &mut m,
         "lambda_package_path",
@@ -172,17 +178,7 @@ pub fn build(role: Role) -> Module {
     let region_ds = s.add(s.data("aws_region", "current"));
     let account_ds = s.add(s.data("aws_caller_identity", "current"));
     let partition_ds = s.add(s.data("aws_partition", "current"));
-    let azs = s
-        .data("aws_availability_zones", "available")
-        .set("state", "available")
-        .block(
-            "filter",
-            Body::new().set("name", "opt-in-status").set(
-                "values",
-                crate::model::expr::list([Expr::from("opt-in-not-required")]),
-            ),
-        );
-    let azs = s.add(azs);
+
     let env = Env {
         role,
         suffix: suffix.clone(),
@@ -198,7 +194,8 @@ pub fn build(role: Role) -> Module {
     drop(s);
     let mut s = m.scope(None, names.clone());
 
-    let net = network::build(&mut s, &env, &vpc_cidr, &azs);
+    let app_key = notify::app_key(&mut s, &env);
+    let net = network::build(&mut s, &env, &vpc_cidr, &az_ids, &app_key);
     let alerts = notify::build(&mut s, &env);
     let db_inputs = DbInputs {
         instance_class,
@@ -230,15 +227,17 @@ pub fn build(role: Role) -> Module {
         &net,
         &db,
         &alerts,
+        &app_key,
         &LambdaInputs {
             package_path: package,
             memory_mb: memory,
             timeout_s: timeout,
             database_name,
             app_user,
+            reserved_concurrency: reserved,
         },
     );
-    let api = api::build(&mut s, &env, &lambda);
+    let api = api::build(&mut s, &env, &lambda, &app_key);
     drop(s);
 
     // Outputs.

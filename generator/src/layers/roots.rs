@@ -162,6 +162,19 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
     put("lambda_memory_mb", Expr::Int(i64::from(f.lambda.memory_mb)));
     put("lambda_timeout_s", Expr::Int(i64::from(f.lambda.timeout_s)));
     put(
+        "lambda_reserved_concurrency",
+        Expr::Int(i64::from(f.lambda.reserved_concurrency)),
+    );
+    let (configured, az_region) = match role {
+        Role::Primary => (f.network.primary_az_ids.as_ref(), &f.regions.primary),
+        Role::Dr => (f.network.dr_az_ids.as_ref(), &f.regions.dr),
+    };
+    let az_ids = crate::config::Network::az_ids(configured, az_region).unwrap_or_default();
+    put(
+        "availability_zone_ids",
+        crate::model::expr::list(az_ids.iter().map(|a| Expr::from(a.as_str()))),
+    );
+    put(
         "lambda_package_path",
         tpl(vec![
             interp(Ref::new(Root::Path("root")).expr()),

@@ -240,3 +240,48 @@ pub fn matching(m: &mut Module, name: &str, description: &str, pattern: &str, wh
         )],
     )
 }
+
+/// `availability_zone_ids`: 2 or 3 AZ ids (stable across accounts).
+pub fn az_ids(m: &mut Module) -> Expr {
+    let v = "availability_zone_ids";
+    declare(
+        m,
+        v,
+        "list(string)",
+        "Availability Zone ids of the private subnets (2 or 3, e.g. use1-az1): ids, unlike names, mean the same zones in every account.",
+        vec![
+            cond(
+                bin(
+                    Op::And,
+                    bin(Op::Ge, call("length", vec![var(v)]), Expr::Int(2)),
+                    bin(Op::Le, call("length", vec![var(v)]), Expr::Int(3)),
+                ),
+                "availability_zone_ids must list 2 or 3 AZ ids.".into(),
+            ),
+            cond(
+                call(
+                    "alltrue",
+                    vec![Expr::ForList {
+                        var: "id".into(),
+                        coll: Box::new(var(v)),
+                        body: Box::new(call(
+                            "can",
+                            vec![call(
+                                "regex",
+                                vec![
+                                    Expr::from("^[a-z]{2,5}[0-9]-az[0-9]{1,2}$"),
+                                    crate::model::expr::Ref::new(crate::model::expr::Root::Iter("id".into())).expr(),
+                                ],
+                            )],
+                        )),
+                    }],
+                ),
+                "availability_zone_ids must be AZ ids such as use1-az1.".into(),
+            ),
+            cond(
+                bin(Op::Eq, call("length", vec![call("distinct", vec![var(v)])]), call("length", vec![var(v)])),
+                "availability_zone_ids must not repeat.".into(),
+            ),
+        ],
+    )
+}

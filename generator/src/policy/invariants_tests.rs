@@ -31,6 +31,8 @@ fn env() -> Env {
             network: Network {
                 primary_cidr: "10.10.0.0/16".into(),
                 dr_cidr: "10.20.0.0/16".into(),
+                primary_az_ids: None,
+                dr_az_ids: None,
             },
             database: Database {
                 engine_version: "16.6".into(),
@@ -41,6 +43,7 @@ fn env() -> Env {
             lambda: Lambda {
                 memory_mb: 512,
                 timeout_s: 10,
+                reserved_concurrency: 100,
             },
             state: State {
                 bucket: "drgen-tfstate-dev-use2".into(),

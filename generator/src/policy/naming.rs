@@ -141,6 +141,14 @@ pub enum NameKind {
     KmsKeySns,
     KmsAliasAurora,
     KmsAliasSns,
+    KmsKeyApp,
+    KmsAliasApp,
+    FlowLog,
+    FlowLogGroup,
+    FlowLogsRole,
+    FlowLogsPolicy,
+    RdsMonitoringRole,
+    RequestValidator,
     GlobalCluster,
     Cluster,
     ClusterInstance,
@@ -286,6 +294,62 @@ pub const TABLE: &[NameSpec] = &[
         Some("name"),
         [Lit("alias/kms-sns-"), Suffix],
         KMS_ALIAS
+    ),
+    spec!(
+        KmsKeyApp,
+        "aws_kms_key",
+        None,
+        [Lit("kms-app-"), Suffix],
+        TAG
+    ),
+    spec!(
+        KmsAliasApp,
+        "aws_kms_alias",
+        Some("name"),
+        [Lit("alias/kms-app-"), Suffix],
+        KMS_ALIAS
+    ),
+    spec!(
+        FlowLog,
+        "aws_flow_log",
+        None,
+        [Lit("flow-logs-"), Suffix],
+        TAG
+    ),
+    spec!(
+        FlowLogGroup,
+        "aws_cloudwatch_log_group",
+        Some("name"),
+        [Lit("/aws/vpc/flow-logs-"), Suffix],
+        LOG_GROUP
+    ),
+    spec!(
+        FlowLogsRole,
+        "aws_iam_role",
+        Some("name"),
+        [Lit("vpc-flow-logs-"), Region, Lit("-"), Suffix],
+        IAM_ROLE
+    ),
+    spec!(
+        FlowLogsPolicy,
+        "aws_iam_role_policy",
+        Some("name"),
+        [Lit("vpc-flow-logs-"), Region, Lit("-"), Suffix],
+        IAM_POLICY
+    ),
+    spec!(
+        RdsMonitoringRole,
+        "aws_iam_role",
+        Some("name"),
+        [Lit("rds-monitoring-"), Region, Lit("-"), Suffix],
+        IAM_ROLE
+    ),
+    spec!(
+        RequestValidator,
+        "aws_api_gateway_request_validator",
+        Some("name"),
+        [Lit("api-validator-"), Suffix],
+        REST_API
     ),
     spec!(
         GlobalCluster,
