@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local test services for the payment Lambda: PostgreSQL + moto (DynamoDB, SNS).
+# Local test services for the payment Lambda: PostgreSQL + moto (DynamoDB,
+# SNS, SQS, Secrets Manager: moto's server answers every service on one port).
 #
 #   scripts/services.sh start   install if missing, start both on free loopback
 #                               ports, write .services/env (idempotent)
@@ -10,12 +11,21 @@
 # Works as root with no stdin (CI): PostgreSQL then runs as the `postgres`
 # system user (created by the Debian package). Nothing listens on anything but
 # 127.0.0.1. The env file holds throw-away local credentials only.
+#
+# Like a fresh Aurora cluster, the superuser's credentials (`drgen`) are stored
+# in a Secrets Manager secret (in moto, named by DB_MASTER_SECRET) for the
+# migrate action. DB_USER/DB_PASSWORD are a separate login role `payment_app`
+# (created here with a password, since local PostgreSQL has no IAM auth);
+# `bootstrap migrate` grants it what the handler needs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SVC="$ROOT/.services"
 ENV_FILE="$SVC/env"
 MOTO_VERSION_SPEC='moto[server]>=5.1,<6'
+# Secrets Manager secret with the superuser's credentials, and the app role.
+MASTER_SECRET=aurora-master-local
+APP_USER=payment_app
 
 log() { printf 'services: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -82,12 +92,13 @@ start() {
   ensure_moto
   mkdir -p "$SVC"
 
-  local bindir pgport motoport pgpass pgroot
+  local bindir pgport motoport pgpass apppass pgroot
   bindir="$(pg_bindir)"
   pgport="$(free_port)"
   motoport="$(free_port)"
   while [ "$motoport" = "$pgport" ]; do motoport="$(free_port)"; done
   pgpass="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+  apppass="$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 
   if [ "$(id -u)" -eq 0 ]; then
     id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
@@ -139,6 +150,29 @@ EOF
   done
   [ "$i" -lt 150 ] || { cat "$SVC/moto.log" >&2; die "moto did not answer"; }
 
+  # The master secret, as Terraform writes it on AWS (also proves that this
+  # moto serves Secrets Manager). The password goes through the environment,
+  # not the command line.
+  log "storing the PostgreSQL superuser credentials in moto Secrets Manager ($MASTER_SECRET)"
+  MOTO_URL="http://127.0.0.1:$motoport" MASTER_USER=drgen MASTER_PASSWORD="$pgpass" \
+    MASTER_SECRET="$MASTER_SECRET" python3 - <<'EOF' >/dev/null 2>"$SVC/secret.log" \
+    || { cat "$SVC/secret.log" >&2; die "moto Secrets Manager did not accept the master secret"; }
+import json, os, boto3
+sm = boto3.client("secretsmanager", endpoint_url=os.environ["MOTO_URL"], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing", aws_session_token="testing")
+sm.create_secret(Name=os.environ["MASTER_SECRET"],
+                 SecretString=json.dumps({"username": os.environ["MASTER_USER"],
+                                          "password": os.environ["MASTER_PASSWORD"]}))
+value = json.loads(sm.get_secret_value(SecretId=os.environ["MASTER_SECRET"])["SecretString"])
+assert value["username"] == os.environ["MASTER_USER"]
+EOF
+
+  # The application login role (on Aurora: created by migrate, IAM auth).
+  log "creating the application role $APP_USER"
+  PGPASSWORD="$pgpass" "$bindir/psql" -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" \
+    -U drgen -d postgres -c "CREATE ROLE $APP_USER LOGIN PASSWORD '$apppass'" </dev/null >/dev/null \
+    || die "could not create the role $APP_USER"
+
   cat >"$ENV_FILE" <<EOF
 # Written by scripts/services.sh: local test services (throw-away credentials).
 export PGHOST=127.0.0.1
@@ -148,12 +182,14 @@ export PGPASSWORD=$pgpass
 export PGDATABASE=postgres
 export DB_HOST=127.0.0.1
 export DB_PORT=$pgport
-export DB_USER=drgen
-export DB_PASSWORD=$pgpass
+export DB_USER=$APP_USER
+export DB_PASSWORD=$apppass
 export DB_NAME=postgres
 export DB_SSLMODE=disable
+export DB_MASTER_SECRET=$MASTER_SECRET
 export DYNAMODB_ENDPOINT_URL=http://127.0.0.1:$motoport
 export SNS_ENDPOINT_URL=http://127.0.0.1:$motoport
+export SECRETSMANAGER_ENDPOINT_URL=http://127.0.0.1:$motoport
 export MOTO_ENDPOINT_URL=http://127.0.0.1:$motoport
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing

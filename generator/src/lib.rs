@@ -6,12 +6,16 @@
 
 pub mod components;
 pub mod config;
+pub mod docs;
 pub mod emit;
+pub mod graph;
 pub mod layers;
 pub mod model;
 pub mod ops;
 pub mod policy;
 pub mod posture;
 pub mod project;
+pub mod review;
 pub mod tfcheck;
+pub mod workflow;
 pub mod write;

@@ -38,12 +38,40 @@ enum Command {
         #[arg(long = "env", value_name = "NAME")]
         env: String,
     },
+    /// Diagram of an environment's layers, remote-state edges and main resources.
+    Graph {
+        #[arg(long = "env", value_name = "NAME")]
+        env: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
     /// Check the generated tree: invariants, drift, provider schema, references.
     Check {
         /// Only this environment (repeatable).
         #[arg(long = "env", value_name = "NAME")]
         envs: Vec<String>,
     },
+    /// Review a Terraform plan against the generator's policies (exit 0 clean, 1 violations, 2 bad input).
+    Review {
+        /// The output of `terraform show -json PLANFILE`.
+        #[arg(value_name = "PLAN_JSON")]
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = drgen::review::Format::Table)]
+        format: drgen::review::Format,
+        /// Let deletes and replaces of stateful resources through.
+        #[arg(long)]
+        allow_destroy: bool,
+        /// Environment whose suffix and regions the plan must match (names and regions are checked only with it).
+        #[arg(long = "env", value_name = "NAME")]
+        env: Option<String>,
+    },
+}
+
+/// Diagram formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 fn fault_plan() -> FaultPlan {
@@ -86,6 +114,11 @@ fn run(cli: Cli) -> Result<ExitCode, drgen::project::Error> {
                 }
             }
         }
+        Command::Graph { env, format } => {
+            let dot = matches!(format, GraphFormat::Dot);
+            print!("{}", ops::graph(&cli.repo, &env, dot)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Posture { env } => {
             let p = ops::posture(&cli.repo, &env)?;
             print!("{}", p.render());
@@ -95,6 +128,22 @@ fn run(cli: Cli) -> Result<ExitCode, drgen::project::Error> {
                 ExitCode::from(1)
             })
         }
+        Command::Review {
+            plan,
+            format,
+            allow_destroy,
+            env,
+        } => match ops::review(&cli.repo, &plan, env.as_deref(), allow_destroy) {
+            Ok(report) => {
+                print!("{}", report.render(format));
+                Ok(ExitCode::from(report.exit_code()))
+            }
+            Err(drgen::review::Error::Project(e)) => Err(e),
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(2))
+            }
+        },
         Command::Check { envs } => {
             let findings = ops::check(&cli.repo, &envs)?;
             if findings.is_empty() {

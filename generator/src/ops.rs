@@ -25,6 +25,7 @@ pub fn generate(
     check: bool,
     fault: FaultPlan,
 ) -> Result<GenerateOutcome, Error> {
+    let all = envs.is_empty();
     let envs = project::load(repo, envs)?;
     let p = project::build(&envs);
     let violations = project::violations(&p);
@@ -33,9 +34,9 @@ pub fn generate(
             violations.iter().map(ToString::to_string).collect(),
         ));
     }
-    let files = project::render(&p);
+    let files = project::render_all(&p, all);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
-    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names)?;
+    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names, all)?;
     if check {
         return Ok(GenerateOutcome::Checked {
             drift: write::drift(repo, &files, &dirs)?,
@@ -48,19 +49,21 @@ pub fn generate(
 /// `drgen check`: invariants of the model, drift of the tree, and the tree
 /// on disk against the provider schema and its own references.
 pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
+    let all = envs.is_empty();
     let envs = project::load(repo, envs)?;
     let p = project::build(&envs);
     let mut out: Vec<String> = project::violations(&p)
         .iter()
         .map(ToString::to_string)
         .collect();
-    let files = project::render(&p);
+    let files = project::render_all(&p, all);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
-    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names)?;
+    let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names, all)?;
     for d in write::drift(repo, &files, &dirs)? {
         out.push(format!("{d} (run drgen generate)"));
     }
-    let tree = read_tree(repo, &files)?;
+    // The reference checks need the modules too, even for some envs.
+    let tree = read_tree(repo, &project::render(&p))?;
     out.extend(
         tree_findings(&tree)
             .iter()
@@ -75,7 +78,7 @@ fn read_tree(
     files: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, serde_json::Value>, Error> {
     let mut tree = BTreeMap::new();
-    for rel in files.keys() {
+    for rel in files.keys().filter(|r| r.ends_with(".tf.json")) {
         let p = repo.join(rel);
         let text = match std::fs::read_to_string(&p) {
             Ok(t) => t,
@@ -103,4 +106,26 @@ pub fn posture(repo: &Path, env: &str) -> Result<crate::posture::Posture, Error>
     let files = project::render(&p);
     let tree = read_tree(repo, &files)?;
     Ok(crate::posture::assess(env, &tree))
+}
+
+/// `drgen review PLAN_JSON [--env NAME] [--allow-destroy]`: a Terraform plan
+/// (`terraform show -json`) against the generator's policies.
+pub fn review(
+    repo: &Path,
+    plan: &Path,
+    env: Option<&str>,
+    allow_destroy: bool,
+) -> Result<crate::review::Report, crate::review::Error> {
+    crate::review::run(repo, plan, env, crate::review::Options { allow_destroy })
+}
+
+/// `drgen graph --env NAME [--format dot]`: the layer diagram.
+pub fn graph(repo: &Path, env: &str, dot: bool) -> Result<String, Error> {
+    let envs = project::load(repo, &[env.to_owned()])?;
+    let p = project::build(&envs);
+    Ok(if dot {
+        crate::graph::dot(&p, env)
+    } else {
+        crate::graph::mermaid(&p, env)
+    })
 }

@@ -51,7 +51,9 @@ pub fn discover(repo: &Path) -> Result<Vec<String>, Error> {
     for entry in rd {
         let entry = entry.map_err(|e| Error::io(&dir, e))?;
         let p = entry.path();
-        if p.join("env.toml").exists() {
+        // symlink_metadata: a dangling link is still an environment (whose
+        // load then fails), never silently skipped.
+        if std::fs::symlink_metadata(p.join("env.toml")).is_ok() {
             if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
                 names.push(n.to_owned());
             }
@@ -140,15 +142,55 @@ pub fn build(envs: &[Env]) -> Project {
 }
 
 /// Every generated file: repository-relative path -> content.
-pub fn render(project: &Project) -> BTreeMap<String, String> {
+///
+/// Per module: the `.tf.json` files, and the same files as HCL under
+/// `hcl/` (a view for reviewers; Terraform reads only the JSON). Per
+/// reusable module: its `README.md`. When the project holds every
+/// environment (`repo_files`), also the repository-level `atlantis.yaml`
+/// and the GitHub Actions example.
+pub fn render_all(project: &Project, repo_files: bool) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for m in project.all() {
+    // A run for some environments writes only their roots: the modules'
+    // READMEs take their usage example from the prod root, so they are
+    // regenerated only by a run over every environment.
+    let modules: Vec<&crate::model::Module> = if repo_files {
+        project.all().collect()
+    } else {
+        project.roots.iter().collect()
+    };
+    for m in modules {
         for (name, v) in json::module(m) {
             out.insert(format!("{}/{name}", m.dir), json::to_text(&v));
         }
+        for (name, text) in crate::emit::hcl::module(m) {
+            out.insert(format!("{HCL_VIEW}/{}/{name}", m.dir), text);
+        }
+    }
+    if repo_files {
+        out.extend(crate::docs::module_readmes(project));
+        out.insert(
+            ATLANTIS.to_owned(),
+            crate::workflow::atlantis_yaml(&project.envs),
+        );
+        out.insert(
+            GITHUB_EXAMPLE.to_owned(),
+            crate::workflow::github_workflow(&project.envs),
+        );
     }
     out
 }
+
+/// Every generated file of a project that holds every environment.
+pub fn render(project: &Project) -> BTreeMap<String, String> {
+    render_all(project, true)
+}
+
+/// Where the HCL view of the tree lives.
+pub const HCL_VIEW: &str = "hcl";
+/// The Atlantis repo config.
+pub const ATLANTIS: &str = "atlantis.yaml";
+/// The GitHub Actions example for teams without Atlantis.
+pub const GITHUB_EXAMPLE: &str = "examples/github-actions/drgen-plan.yml";
 
 /// Invariant violations of the model.
 pub fn violations(project: &Project) -> Vec<Violation> {

@@ -166,9 +166,14 @@ pub fn managed_dirs(
     repo: &Path,
     generated: &[String],
     env_names: &[String],
+    all_envs: bool,
 ) -> Result<Vec<String>, Error> {
     let mut out: BTreeSet<String> = generated.iter().cloned().collect();
-    let mut parents = vec!["modules".to_owned(), "hcl/modules".to_owned()];
+    let mut parents = Vec::new();
+    if all_envs {
+        parents.push("modules".to_owned());
+        parents.push("hcl/modules".to_owned());
+    }
     parents.extend(env_names.iter().map(|e| format!("envs/{e}")));
     parents.extend(env_names.iter().map(|e| format!("hcl/envs/{e}")));
     for r in parents {

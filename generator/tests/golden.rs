@@ -32,7 +32,8 @@ fn no_stale_generated_files() {
     let files = drgen::project::render(&project);
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
     let dirs =
-        drgen::write::managed_dirs(&repo, &drgen::project::owned_dirs(&project), &names).unwrap();
+        drgen::write::managed_dirs(&repo, &drgen::project::owned_dirs(&project), &names, true)
+            .unwrap();
     let drift = drgen::write::drift(&repo, &files, &dirs).unwrap();
     assert!(drift.is_empty(), "{drift:?}");
 }
@@ -65,4 +66,14 @@ fn readme_posture_output_is_current() {
             p.render()
         );
     }
+}
+
+#[test]
+fn readme_graph_is_current() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let g = drgen::ops::graph(&repo(), "prod", false).unwrap();
+    assert!(
+        readme.contains(&format!("```mermaid\n{g}```")),
+        "README.md graph is stale:\n{g}"
+    );
 }

@@ -12,6 +12,7 @@ fn tree(env: &str) -> BTreeMap<String, Value> {
     let files = drgen::project::render(&drgen::project::build(&envs));
     files
         .into_iter()
+        .filter(|(k, _)| k.ends_with(".tf.json"))
         .map(|(k, v)| (k, serde_json::from_str(&v).unwrap()))
         .collect()
 }

@@ -1,9 +1,10 @@
 //! Minimal AWS clients: SigV4 signing (via `aws-sigv4`), a DynamoDB JSON-1.0
-//! caller, an SNS `Publish` call and the RDS IAM auth token.
+//! caller, an SNS `Publish` call, Secrets Manager `GetSecretValue` (migrate
+//! only) and the RDS IAM auth token.
 //!
 //! The full AWS SDK crates are deliberately not used: this function needs five
-//! DynamoDB operations and one SNS operation, and the SDK would add minutes of
-//! build time and megabytes of binary. Credentials come from the variables the
+//! DynamoDB operations, one SNS and one Secrets Manager operation, and the SDK
+//! would add minutes of build time and megabytes of binary. Credentials come from the variables the
 //! Lambda runtime sets (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `AWS_SESSION_TOKEN`), read once by [`crate::Config`].
 
@@ -393,6 +394,40 @@ impl AwsClient {
     }
 }
 
+impl AwsClient {
+    /// Secrets Manager `GetSecretValue` (JSON 1.1 protocol,
+    /// `X-Amz-Target: secretsmanager.GetSecretValue`): the `SecretString` of
+    /// the current version of `secret_id` (a name or an ARN). Binary-only
+    /// secrets are an error. The value is never logged.
+    pub async fn get_secret_string(
+        &self,
+        endpoint: &str,
+        secret_id: &str,
+        timeout: Duration,
+    ) -> Result<String, AwsError> {
+        let out = self
+            .json_call(
+                "secretsmanager",
+                endpoint,
+                "secretsmanager",
+                "application/x-amz-json-1.1",
+                "GetSecretValue",
+                &serde_json::json!({ "SecretId": secret_id }),
+                timeout,
+            )
+            .await?;
+        match out.get("SecretString").and_then(Value::as_str) {
+            Some(s) => Ok(s.to_owned()),
+            None => Err(AwsError::Service {
+                service: "secretsmanager",
+                status: 200,
+                code: "NoSecretString".into(),
+                message: "the secret has no SecretString (binary secrets are not supported)".into(),
+            }),
+        }
+    }
+}
+
 /// Text of the first `<tag>...</tag>` in an XML document (error parsing only).
 pub fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
     let open = format!("<{tag}>");
@@ -457,6 +492,97 @@ mod tests {
         assert!(!e(400, "ResourceNotFoundException").is_unavailable());
         assert!(!e(400, "ConditionalCheckFailedException").is_unavailable());
         assert!(AwsError::Timeout(Duration::from_secs(1)).is_unavailable());
+    }
+
+    /// One HTTP/1.1 exchange on a loopback listener: returns the raw request
+    /// (head and body) and answers with `status` and `body`.
+    async fn one_exchange(
+        listener: tokio::net::TcpListener,
+        status: u16,
+        body: &'static str,
+    ) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = sock.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "client closed early");
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break;
+                }
+            }
+        }
+        let response = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(response.as_bytes()).await.unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[tokio::test]
+    async fn get_secret_value_request_shape() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(one_exchange(
+            listener,
+            200,
+            r#"{"ARN":"arn:aws:secretsmanager:us-east-2:1:secret:aurora-master-dev-AbCdEf","Name":"aurora-master-dev","SecretString":"{\"username\":\"dbadmin\",\"password\":\"p\"}"}"#,
+        ));
+        let creds = Credentials::new("akid", "secret", Some("tok".into()), None, "test");
+        let client = AwsClient::new("us-east-2", Some(creds)).unwrap();
+        let value = client
+            .get_secret_string(&endpoint, "aurora-master-dev", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(value, r#"{"username":"dbadmin","password":"p"}"#);
+        let request = server.await.unwrap();
+        let lower = request.to_ascii_lowercase();
+        assert!(request.starts_with("POST / HTTP/1.1\r\n"), "{request}");
+        assert!(lower.contains("\r\nx-amz-target: secretsmanager.getsecretvalue\r\n"));
+        assert!(lower.contains("\r\ncontent-type: application/x-amz-json-1.1\r\n"));
+        assert!(lower.contains("\r\nx-amz-security-token: tok\r\n"));
+        assert!(
+            request.contains("Credential=akid/")
+                && request.contains("/us-east-2/secretsmanager/aws4_request"),
+            "{request}"
+        );
+        assert!(
+            request.ends_with(r#"{"SecretId":"aurora-master-dev"}"#),
+            "{request}"
+        );
+    }
+
+    #[tokio::test]
+    async fn get_secret_value_errors_are_typed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(one_exchange(
+            listener,
+            400,
+            r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#,
+        ));
+        let creds = Credentials::new("akid", "secret", None, None, "test");
+        let client = AwsClient::new("us-east-1", Some(creds)).unwrap();
+        let err = client
+            .get_secret_string(&endpoint, "nope", Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        server.await.unwrap();
+        assert_eq!(err.code(), "ResourceNotFoundException");
+        assert!(err.to_string().contains("can't find"), "{err}");
     }
 
     #[test]

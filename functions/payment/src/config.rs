@@ -1,13 +1,15 @@
 //! Runtime configuration, read once at cold start from environment variables.
 //!
 //! Production variables (set by the drgen Terraform generator):
-//! `SESSION_TABLE`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`, `REGION_ROLE`,
+//! `SESSION_TABLE`, `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`,
+//! `DB_MASTER_SECRET` (read only by the migrate action), `REGION_ROLE`,
 //! `TOPIC_ARN`, `MAX_AMOUNT_MINOR`; `AWS_REGION` comes from the Lambda runtime.
 //!
 //! Test-only overrides (never set them in a deployed function):
-//! `DYNAMODB_ENDPOINT_URL`, `SNS_ENDPOINT_URL` (point the AWS clients at a
-//! local moto server), `DB_PASSWORD` (static password instead of an RDS IAM
-//! auth token) and `DB_SSLMODE=disable` (plain TCP to a local PostgreSQL).
+//! `DYNAMODB_ENDPOINT_URL`, `SNS_ENDPOINT_URL`, `SECRETSMANAGER_ENDPOINT_URL`
+//! (point the AWS clients at a local moto server), `DB_PASSWORD` (static
+//! password for `DB_USER` instead of an RDS IAM auth token) and
+//! `DB_SSLMODE=disable` (plain TCP to a local PostgreSQL).
 
 use std::fmt;
 use std::time::Duration;
@@ -77,6 +79,15 @@ pub struct Config {
     pub dynamodb_endpoint: Option<String>,
     /// Test-only endpoint override for SNS.
     pub sns_endpoint: Option<String>,
+    /// Name (or ARN) of the Secrets Manager secret holding the Aurora master
+    /// credentials as JSON `{"username": ..., "password": ...}`
+    /// (`DB_MASTER_SECRET`). Only the migrate action reads it; the request
+    /// handler never needs it, so it is optional here.
+    pub master_secret: Option<String>,
+    /// Test-only endpoint override for Secrets Manager.
+    pub secretsmanager_endpoint: Option<String>,
+    /// Budget for the `GetSecretValue` call of the migrate action.
+    pub secrets_timeout: Duration,
     /// TTL of idempotency records (`expires_at`).
     pub idempotency_ttl: Duration,
     /// How long an `in_flight` idempotency record blocks other attempts with the
@@ -200,6 +211,9 @@ impl Config {
             max_amount_minor,
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT_URL"),
             sns_endpoint: get("SNS_ENDPOINT_URL"),
+            master_secret: get("DB_MASTER_SECRET"),
+            secretsmanager_endpoint: get("SECRETSMANAGER_ENDPOINT_URL"),
+            secrets_timeout: Duration::from_secs(5),
             idempotency_ttl: Duration::from_secs(24 * 3600),
             idempotency_lease: Duration::from_secs(60),
             health_timeout: Duration::from_secs(2),
@@ -230,6 +244,14 @@ impl Config {
         self.sns_endpoint
             .clone()
             .unwrap_or_else(|| format!("https://sns.{}.amazonaws.com/", self.region))
+    }
+
+    /// Secrets Manager endpoint URL (override or the regional endpoint; inside
+    /// the VPC the interface endpoint's private DNS resolves this name).
+    pub fn secretsmanager_url(&self) -> String {
+        self.secretsmanager_endpoint
+            .clone()
+            .unwrap_or_else(|| format!("https://secretsmanager.{}.amazonaws.com", self.region))
     }
 }
 
@@ -266,7 +288,23 @@ mod tests {
             "https://dynamodb.us-east-2.amazonaws.com/"
         );
         assert_eq!(c.sns_url(), "https://sns.us-east-2.amazonaws.com/");
+        assert_eq!(
+            c.secretsmanager_url(),
+            "https://secretsmanager.us-east-2.amazonaws.com"
+        );
         assert!(c.topic_arn.is_none());
+        // The handler does not need the master secret (only migrate reads it).
+        assert!(c.master_secret.is_none());
+    }
+
+    #[test]
+    fn master_secret_and_secretsmanager_override() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("DB_MASTER_SECRET", "aurora-master-dev"));
+        pairs.push(("SECRETSMANAGER_ENDPOINT_URL", "http://127.0.0.1:5000"));
+        let c = cfg(&pairs).unwrap();
+        assert_eq!(c.master_secret.as_deref(), Some("aurora-master-dev"));
+        assert_eq!(c.secretsmanager_url(), "http://127.0.0.1:5000");
     }
 
     #[test]

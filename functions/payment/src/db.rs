@@ -288,8 +288,8 @@ impl Pool {
         }
     }
 
-    /// Opens a new connection: IAM auth token (or the test-only static
-    /// password), TLS verified against the RDS CAs (unless test-only
+    /// Opens a new connection as `DB_USER`: IAM auth token (or the test-only
+    /// static password), TLS verified against the RDS CAs (unless test-only
     /// `DB_SSLMODE=disable`).
     pub async fn connect(&self) -> Result<Client, DbError> {
         let cfg = &self.cfg;
@@ -309,13 +309,30 @@ impl Pool {
                 .map_err(|e| DbError::Unavailable(e.to_string()))?
             }
         };
+        self.open(&cfg.user, password, "payment-handler").await
+    }
+
+    /// Opens a dedicated (never pooled) connection to the same host and
+    /// database as another user with a password — the master user, for
+    /// migrations. Same TLS verification as [`connect`](Self::connect).
+    pub async fn connect_as(&self, user: &str, password: String) -> Result<Client, DbError> {
+        self.open(user, password, "payment-handler-migrate").await
+    }
+
+    async fn open(
+        &self,
+        user: &str,
+        password: String,
+        application_name: &str,
+    ) -> Result<Client, DbError> {
+        let cfg = &self.cfg;
         let mut pg = tokio_postgres::Config::new();
         pg.host(&cfg.host)
             .port(cfg.port)
             .dbname(&cfg.name)
-            .user(&cfg.user)
+            .user(user)
             .password(password)
-            .application_name("payment-handler")
+            .application_name(application_name)
             .connect_timeout(cfg.connect_timeout)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))

@@ -136,7 +136,10 @@ pub async fn handle_proxy(
     };
 
     let (route, response) = match (req.method, req.path.as_str()) {
-        ("GET", "/health") => ("GET /health", health(state).await),
+        ("GET", "/health") => match health_requirement(event) {
+            Ok(require) => ("GET /health", health(state, require).await),
+            Err(resp) => ("GET /health", resp),
+        },
         (_, "/health") => ("/health", method_not_allowed("GET")),
         ("POST", "/payments") => ("POST /payments", create_payment(state, &req).await),
         (_, "/payments") => ("/payments", method_not_allowed("POST")),
@@ -533,10 +536,73 @@ async fn get_payment(state: &State, id: &str) -> ProxyResponse {
     }
 }
 
-async fn health(state: &State) -> ProxyResponse {
+/// What `GET /health` must confirm beyond "every dependency answers".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthRequirement {
+    /// Plain `GET /health`: 200 whenever the database and the session table
+    /// answer (`database_writable` reports whether writes are possible).
+    Reachable,
+    /// `GET /health?require=writable` (the Route 53 failover health check):
+    /// additionally 503 `region_passive` while the database is read-only.
+    Writable,
+}
+
+/// Allowed values of the `require` query parameter of `GET /health`.
+pub const HEALTH_REQUIRE_VALUES: &[&str] = &["writable"];
+
+/// Reads `require` from the query string (every value, if repeated). Absent
+/// means [`HealthRequirement::Reachable`]; anything but `writable` is a 400
+/// listing the allowed value. Other query parameters are ignored.
+pub fn health_requirement(
+    event: &ApiGatewayProxyRequest,
+) -> Result<HealthRequirement, ProxyResponse> {
+    let values = event
+        .multi_value_query_string_parameters
+        .all("require")
+        .or_else(|| event.query_string_parameters.all("require"))
+        .unwrap_or_default();
+    if values.is_empty() {
+        return Ok(HealthRequirement::Reachable);
+    }
+    if values.iter().all(|v| HEALTH_REQUIRE_VALUES.contains(v)) {
+        return Ok(HealthRequirement::Writable);
+    }
+    let message = format!(
+        "query parameter 'require' must be one of: {}",
+        HEALTH_REQUIRE_VALUES.join(", ")
+    );
+    Err(ProxyResponse::json(
+        400,
+        json!({ "error": {
+            "code": "invalid_query_parameter",
+            "message": message,
+            "allowed": HEALTH_REQUIRE_VALUES,
+            "details": [{
+                "field": "require",
+                "in": "query",
+                "code": "not_allowed",
+                "message": message,
+                "allowed": HEALTH_REQUIRE_VALUES,
+            }],
+        }})
+        .to_string(),
+    ))
+}
+
+async fn health(state: &State, require: HealthRequirement) -> ProxyResponse {
     let t = state.config.health_timeout;
     let db_check = async {
-        match tokio::time::timeout(t, state.pool.checked()).await {
+        // `require=writable` decides DNS failover, so a read-only answer is
+        // only trusted from a fresh session (as for writes): a promoted
+        // region turns healthy on the next check, not when a pooled session
+        // happens to be replaced.
+        let checked = async {
+            match require {
+                HealthRequirement::Reachable => state.pool.checked().await,
+                HealthRequirement::Writable => state.pool.checked_for_write().await,
+            }
+        };
+        match tokio::time::timeout(t, checked).await {
             Ok(Ok((_conn, read_only))) => Ok(!read_only),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {t:?}")),
@@ -563,30 +629,164 @@ async fn health(state: &State) -> ProxyResponse {
         "database": if db.is_ok() { "ok" } else { "failed" },
         "session_table": if table.is_ok() { "ok" } else { "failed" },
     });
-    if failed.is_empty() {
-        ProxyResponse::json(
-            200,
-            json!({
-                "status": "ok",
-                "region": state.config.region,
-                "role": state.config.region_role,
-                "database_writable": db.unwrap_or(false),
-                "checks": checks,
-            })
-            .to_string(),
-        )
-    } else {
-        ProxyResponse::json(
+    if !failed.is_empty() {
+        let mut body = json!({
+            "status": "unavailable",
+            "region": state.config.region,
+            "role": state.config.region_role,
+            "failed": failed,
+            "checks": checks,
+            "error": { "code": "dependency_unavailable", "message": format!("unavailable: {}", failed.join(", ")) },
+        });
+        if let Ok(writable) = db {
+            body["database_writable"] = json!(writable);
+        }
+        return ProxyResponse::json(503, body.to_string());
+    }
+    let writable = db.unwrap_or(false);
+    if require == HealthRequirement::Writable && !writable {
+        return ProxyResponse::json(
             503,
             json!({
-                "status": "unavailable",
+                "status": "passive",
                 "region": state.config.region,
                 "role": state.config.region_role,
-                "failed": failed,
+                "database_writable": false,
                 "checks": checks,
-                "error": { "code": "dependency_unavailable", "message": format!("unavailable: {}", failed.join(", ")) },
+                "error": {
+                    "code": "region_passive",
+                    "message": "this region is passive (read-only database); require=writable is not met",
+                },
             })
             .to_string(),
         )
+        .with_header("Retry-After", "5");
+    }
+    ProxyResponse::json(
+        200,
+        json!({
+            "status": "ok",
+            "region": state.config.region,
+            "role": state.config.region_role,
+            "database_writable": writable,
+            "checks": checks,
+        })
+        .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn health_event(query: Value, multi: Value) -> ApiGatewayProxyRequest {
+        let mut ev: Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/apigw-rest-post-payments.json"
+        ))
+        .unwrap();
+        ev["httpMethod"] = json!("GET");
+        ev["path"] = json!("/health");
+        ev["resource"] = json!("/health");
+        ev["body"] = Value::Null;
+        ev["queryStringParameters"] = query;
+        ev["multiValueQueryStringParameters"] = multi;
+        serde_json::from_value(ev).unwrap()
+    }
+
+    #[test]
+    fn health_requirement_from_query() {
+        let r = |q: Value, m: Value| health_requirement(&health_event(q, m));
+        assert_eq!(
+            r(Value::Null, Value::Null).unwrap(),
+            HealthRequirement::Reachable
+        );
+        assert_eq!(
+            r(json!({"other": "x"}), json!({"other": ["x"]})).unwrap(),
+            HealthRequirement::Reachable
+        );
+        assert_eq!(
+            r(
+                json!({"require": "writable"}),
+                json!({"require": ["writable"]})
+            )
+            .unwrap(),
+            HealthRequirement::Writable
+        );
+        // Only the single-value map (hand-written events).
+        assert_eq!(
+            r(json!({"require": "writable"}), Value::Null).unwrap(),
+            HealthRequirement::Writable
+        );
+        assert_eq!(
+            r(
+                json!({"require": "writable"}),
+                json!({"require": ["writable", "writable"]})
+            )
+            .unwrap(),
+            HealthRequirement::Writable
+        );
+        for (q, m) in [
+            (
+                json!({"require": "readable"}),
+                json!({"require": ["readable"]}),
+            ),
+            (json!({"require": ""}), json!({"require": [""]})),
+            (
+                json!({"require": "Writable"}),
+                json!({"require": ["Writable"]}),
+            ),
+            // API Gateway puts the last value in queryStringParameters.
+            (
+                json!({"require": "writable"}),
+                json!({"require": ["nope", "writable"]}),
+            ),
+        ] {
+            let resp = r(q.clone(), m).unwrap_err();
+            assert_eq!(resp.status_code, 400, "{q}");
+            let body = resp.json_body();
+            assert_eq!(body["error"]["code"], "invalid_query_parameter");
+            assert_eq!(body["error"]["allowed"], json!(["writable"]));
+            assert_eq!(body["error"]["details"][0]["field"], "require");
+            assert!(body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("writable"));
+        }
+    }
+
+    /// The 400 is decided before any dependency is probed (the state points
+    /// at nothing).
+    #[tokio::test]
+    async fn bad_require_is_400_without_probing() {
+        let env: std::collections::HashMap<&str, &str> = [
+            ("SESSION_TABLE", "sessions-x"),
+            ("DB_HOST", "127.0.0.1"),
+            ("DB_PORT", "1"),
+            ("DB_NAME", "payments"),
+            ("DB_USER", "payment_app"),
+            ("AWS_REGION", "us-east-1"),
+            ("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ]
+        .into_iter()
+        .collect();
+        let config = crate::Config::from_lookup(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
+        let state = crate::State::new(config).unwrap();
+        let ev = health_event(json!({"require": "all"}), json!({"require": ["all"]}));
+        let resp = handle_proxy(&state, &ev, "req-1").await;
+        assert_eq!(resp.status_code, 400, "{}", resp.body);
+        assert_eq!(code_of(&resp), "invalid_query_parameter");
+        // Other methods on /health are still 405, whatever the query.
+        let mut ev = ev;
+        ev.http_method = http::Method::POST;
+        let resp = handle_proxy(&state, &ev, "req-2").await;
+        assert_eq!(resp.status_code, 405);
+    }
+
+    fn code_of(r: &ProxyResponse) -> String {
+        r.json_body()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }

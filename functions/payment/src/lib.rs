@@ -3,8 +3,10 @@
 //! * `POST /payments` — validated, idempotent (DynamoDB session table) payment
 //!   creation recorded in the Aurora PostgreSQL ledger.
 //! * `GET /payments/{id}` — ledger read.
-//! * `GET /health` — database + session-table probe for Route 53.
-//! * `{"action":"migrate"}` direct invocation — schema migrations.
+//! * `GET /health` — database + session-table probe; `?require=writable`
+//!   (Route 53 failover) also fails while the database is read-only.
+//! * `{"action":"migrate"}` direct invocation — schema migrations and the
+//!   application role, as the master user (credentials from Secrets Manager).
 //!
 //! The library holds all logic; `src/main.rs` only wires it to the Lambda
 //! runtime. Tests call [`handle_event`] with real API Gateway proxy events.
@@ -125,10 +127,55 @@ impl State {
         }))
     }
 
-    /// Applies pending migrations on a dedicated connection.
+    /// Applies pending migrations and ensures the application role, on a
+    /// dedicated connection as the Aurora **master** user: its credentials
+    /// are read from the Secrets Manager secret named by `DB_MASTER_SECRET`
+    /// (SigV4-signed `GetSecretValue`), the connection uses the same host and
+    /// TLS verification as the handler's. Only this action reads the secret.
     pub async fn migrate(&self) -> Result<migrate::Report, HandlerError> {
-        let mut client = self.pool.connect().await?;
-        Ok(migrate::run(&mut client).await?)
+        use migrate::MigrateError;
+        let secret_id = self.config.master_secret.as_deref().ok_or_else(|| {
+            MigrateError::Config(
+                "DB_MASTER_SECRET is not set: migrate connects as the Aurora master user, whose \
+                 credentials are read from the Secrets Manager secret it names \
+                 (e.g. aurora-master-dev)"
+                    .into(),
+            )
+        })?;
+        let app_user = self.config.db.user.as_str();
+        // Fail on a bad DB_USER before any network call.
+        migrate::validate_app_role_name(app_user, None).map_err(MigrateError::Config)?;
+        let secret = self
+            .aws
+            .get_secret_string(
+                &self.config.secretsmanager_url(),
+                secret_id,
+                self.config.secrets_timeout,
+            )
+            .await
+            .map_err(|e| {
+                MigrateError::MasterSecret(format!("cannot read secret {secret_id:?}: {e}"))
+            })?;
+        let master = migrate::MasterCredentials::from_secret_string(&secret)
+            .map_err(|e| MigrateError::MasterSecret(format!("secret {secret_id:?}: {e}")))?;
+        drop(secret);
+        migrate::validate_app_role_name(app_user, Some(&master.username))
+            .map_err(MigrateError::Config)?;
+        let migrate::MasterCredentials { username, password } = master;
+        let mut client = self
+            .pool
+            .connect_as(&username, password)
+            .await
+            .map_err(|source| MigrateError::MasterConnect {
+                user: username.clone(),
+                source,
+            })?;
+        let app = migrate::AppRole {
+            name: app_user,
+            master_user: &username,
+            iam_role: migrate::RDS_IAM_ROLE,
+        };
+        Ok(migrate::run(&mut client, &app).await?)
     }
 }
 
@@ -145,8 +192,13 @@ pub async fn handle_event(
             match action.as_str() {
                 Some("migrate") => {
                     let report = state.migrate().await?;
-                    tracing::info!(applied = ?report.applied, current_version = report.current_version, "migrations done");
-                    Ok(json!({ "status": "ok", "applied": report.applied, "current_version": report.current_version }))
+                    tracing::info!(applied = ?report.applied, current_version = report.current_version, app_role = ?report.app_role, "migrations done");
+                    Ok(json!({
+                        "status": "ok",
+                        "applied": report.applied,
+                        "current_version": report.current_version,
+                        "app_role": report.app_role,
+                    }))
                 }
                 _ => Err(HandlerError::UnsupportedEvent(format!("unknown action {action}"))),
             }
@@ -168,4 +220,60 @@ pub async fn handle_event(
     Err(HandlerError::UnsupportedEvent(
         "expected an API Gateway REST proxy event or {\"action\":\"migrate\"}".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn state(extra: &[(&str, &str)]) -> Arc<State> {
+        let mut env: HashMap<&str, &str> = [
+            ("SESSION_TABLE", "sessions-x"),
+            ("DB_HOST", "127.0.0.1"),
+            ("DB_PORT", "1"),
+            ("DB_NAME", "payments"),
+            ("DB_USER", "payment_app"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "akid"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("SECRETSMANAGER_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ]
+        .into_iter()
+        .collect();
+        env.extend(extra.iter().copied());
+        let config = Config::from_lookup(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
+        State::new(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn migrate_without_master_secret_is_a_clear_error() {
+        let s = state(&[]);
+        let err = handle_event(&s, json!({ "action": "migrate" }), "r1")
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("DB_MASTER_SECRET is not set"), "{text}");
+        assert!(text.contains("master user"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn migrate_rejects_a_bad_db_user_before_any_call() {
+        let s = state(&[
+            ("DB_MASTER_SECRET", "aurora-master-dev"),
+            ("DB_USER", "Bad-User"),
+        ]);
+        let err = s.migrate().await.unwrap_err().to_string();
+        assert!(err.contains("not a valid role name"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn migrate_reports_an_unreachable_secrets_endpoint() {
+        let s = state(&[("DB_MASTER_SECRET", "aurora-master-dev")]);
+        let err = s.migrate().await.unwrap_err().to_string();
+        assert!(
+            err.contains("cannot read secret \"aurora-master-dev\""),
+            "{err}"
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! Lambda `bootstrap` for the payment handler (runtime `provided.al2023`).
 //!
 //! * no arguments: serve invocations through the Lambda Runtime API;
-//! * `bootstrap migrate`: apply database migrations with the `DB_*`
-//!   environment and exit (operators; see README.md).
+//! * `bootstrap migrate`: apply database migrations and ensure the
+//!   application role with the function's environment, as the master user
+//!   whose credentials are read from `DB_MASTER_SECRET`, and exit
+//!   (operators; see README.md).
 
 use std::process::ExitCode;
 use std::sync::Arc;

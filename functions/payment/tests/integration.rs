@@ -1,4 +1,5 @@
-//! Service-backed tests: real PostgreSQL and moto (DynamoDB, SNS, SQS).
+//! Service-backed tests: real PostgreSQL and moto (DynamoDB, SNS, SQS,
+//! Secrets Manager).
 //!
 //! Run with:
 //!
@@ -12,6 +13,13 @@
 //! variables win; otherwise the file is read). Without them every test fails
 //! with a message saying so. Each test uses its own database and DynamoDB
 //! table, so the tests run in parallel.
+//!
+//! Migrations run as in production: `{"action":"migrate"}` reads the master
+//! credentials (here the local superuser's) from a Secrets Manager secret in
+//! moto, connects as that user, and creates the application role (`DB_USER`,
+//! unique per test since roles are cluster-wide). The test then gives that
+//! role a password (local PostgreSQL has no IAM auth) and the handler runs as
+//! it, so every test also checks that the granted privileges suffice.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -19,6 +27,7 @@ use std::time::Duration;
 
 use payment_handler::aws::{xml_tag, AwsClient};
 use payment_handler::idempotency::{self, Record};
+use payment_handler::migrate::{self, AppRole};
 use payment_handler::{handle_event, Config, ProxyResponse, State};
 use serde_json::{json, Value};
 use tokio_postgres::{Client, NoTls};
@@ -67,7 +76,10 @@ fn services() -> &'static Services {
                 }
             }
         }
-        for k in REQUIRED.iter().chain(["AWS_SESSION_TOKEN"].iter()) {
+        for k in REQUIRED
+            .iter()
+            .chain(["AWS_SESSION_TOKEN", "SECRETSMANAGER_ENDPOINT_URL"].iter())
+        {
             if let Ok(v) = std::env::var(k) {
                 vars.insert((*k).to_owned(), v);
             }
@@ -107,6 +119,35 @@ impl Services {
             let _ = conn.await;
         });
         client
+    }
+
+    /// moto serves every service on one port; older env files lack the
+    /// Secrets Manager variable.
+    fn secretsmanager_endpoint(&self) -> &str {
+        self.vars
+            .get("SECRETSMANAGER_ENDPOINT_URL")
+            .map(String::as_str)
+            .unwrap_or_else(|| self.var("DYNAMODB_ENDPOINT_URL"))
+    }
+
+    /// Connects to `db` as `user` with `password` (plain TCP).
+    async fn connect_as(
+        &self,
+        db: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<Client, tokio_postgres::Error> {
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host(self.var("PGHOST"))
+            .port(self.var("PGPORT").parse().unwrap())
+            .user(user)
+            .password(password)
+            .dbname(db);
+        let (client, conn) = cfg.connect(NoTls).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(client)
     }
 
     fn aws(&self) -> AwsClient {
@@ -167,24 +208,116 @@ async fn create_table(name: &str) {
     .unwrap();
 }
 
+/// Stores `secret_string` in moto's Secrets Manager under a fresh name.
+async fn create_secret(secret_string: &str) -> String {
+    let s = services();
+    let name = unique("aurora-master-");
+    s.aws()
+        .json_call(
+            "secretsmanager",
+            s.secretsmanager_endpoint(),
+            "secretsmanager",
+            "application/x-amz-json-1.1",
+            "CreateSecret",
+            &json!({ "Name": name, "SecretString": secret_string }),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    name
+}
+
+/// A secret holding the local superuser's credentials, shaped like the one
+/// Terraform writes for the Aurora master user.
+async fn master_secret() -> String {
+    let s = services();
+    create_secret(
+        &json!({ "username": s.var("PGUSER"), "password": s.var("PGPASSWORD") }).to_string(),
+    )
+    .await
+}
+
+/// The application role of one test (`DB_USER`) and the password the test
+/// gives it once migrate has created it (the handler's `DB_PASSWORD`).
+#[derive(Clone, Debug)]
+struct AppUser {
+    name: String,
+    password: String,
+}
+
+impl AppUser {
+    fn new() -> Self {
+        Self {
+            name: unique("app_"),
+            password: unique("pw"),
+        }
+    }
+
+    /// Environment of a function that runs as this role, with the master
+    /// secret for migrate.
+    fn env(&self, secret: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("DB_USER", self.name.clone()),
+            ("DB_PASSWORD", self.password.clone()),
+            ("DB_MASTER_SECRET", secret.to_owned()),
+            (
+                "SECRETSMANAGER_ENDPOINT_URL",
+                services().secretsmanager_endpoint().to_owned(),
+            ),
+        ]
+    }
+
+    /// Local stand-in for IAM auth: a password for the role migrate created.
+    async fn set_password(&self) {
+        services()
+            .connect("postgres")
+            .await
+            .batch_execute(&format!(
+                "ALTER ROLE {} PASSWORD '{}'",
+                self.name, self.password
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+async fn role_exists(name: &str) -> bool {
+    services()
+        .connect("postgres")
+        .await
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 struct Harness {
     state: Arc<State>,
     db: String,
+    app: AppUser,
 }
 
 impl Harness {
     /// Fresh database (migrated through the real `{"action":"migrate"}`
-    /// invocation) and fresh session table.
+    /// invocation, as the master user from Secrets Manager), fresh session
+    /// table, and a state running as the freshly created application role.
     async fn new(tweak: impl FnOnce(&mut Config)) -> Self {
         let db = create_database().await;
         let table = unique("sessions-");
         create_table(&table).await;
-        let state = state_for(&db, &table, tweak);
+        let app = AppUser::new();
+        let secret = master_secret().await;
+        let state = state_with(&db, &table, &app.env(&secret), tweak);
         let out = handle_event(&state, json!({ "action": "migrate" }), "migrate-req")
             .await
             .unwrap();
         assert_eq!(out["current_version"], 2, "{out}");
-        Self { state, db }
+        assert_eq!(out["app_role"]["created"], true, "{out}");
+        app.set_password().await;
+        Self { state, db, app }
     }
 
     async fn sql(&self) -> Client {
@@ -209,7 +342,19 @@ impl Harness {
     }
 }
 
+/// A state connecting as the local superuser (`DB_PASSWORD`), without a
+/// master secret: for tests that do not migrate.
 fn state_for(db: &str, table: &str, tweak: impl FnOnce(&mut Config)) -> Arc<State> {
+    state_with(db, table, &[], tweak)
+}
+
+/// Like [`state_for`], with extra environment variables.
+fn state_with(
+    db: &str,
+    table: &str,
+    extra: &[(&'static str, String)],
+    tweak: impl FnOnce(&mut Config),
+) -> Arc<State> {
     let s = services();
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("SESSION_TABLE", table.to_owned());
@@ -234,6 +379,9 @@ fn state_for(db: &str, table: &str, tweak: impl FnOnce(&mut Config)) -> Arc<Stat
     );
     if let Some(t) = s.vars.get("AWS_SESSION_TOKEN") {
         env.insert("AWS_SESSION_TOKEN", t.clone());
+    }
+    for (k, v) in extra {
+        env.insert(k, v.clone());
     }
     let mut config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
     tweak(&mut config);
@@ -287,6 +435,19 @@ fn request(method: &str, path: &str) -> Value {
     }
     if let Some(id) = path.strip_prefix("/payments/") {
         ev["pathParameters"] = json!({ "id": id });
+    }
+    ev
+}
+
+/// `GET /health`, optionally with `?require=<value>`, as API Gateway sends it
+/// for `GET /live/health?require=writable` (the Route 53 health check).
+fn health(require: Option<&str>) -> Value {
+    let mut ev = request("GET", "/health");
+    ev["requestContext"]["stage"] = json!("live");
+    ev["requestContext"]["path"] = json!("/live/health");
+    if let Some(r) = require {
+        ev["queryStringParameters"] = json!({ "require": r });
+        ev["multiValueQueryStringParameters"] = json!({ "require": [r] });
     }
     ev
 }
@@ -457,6 +618,13 @@ async fn concurrency_1000_requests_over_100_keys() {
     let h = Harness::new(|c| {
         c.db.pool_size = 16;
         c.db.pool_wait = Duration::from_secs(60);
+        // This test is about exactly-once results, not latency: on a loaded
+        // (shared, 2-CPU) host the production budgets (3 s connect / DynamoDB
+        // call, 5 s statement) are exceeded while every test hammers the one
+        // moto process, and a 503 would abort the test.
+        c.db.connect_timeout = Duration::from_secs(30);
+        c.db.statement_timeout = Duration::from_secs(30);
+        c.dynamodb_timeout = Duration::from_secs(30);
     })
     .await;
     let keys: Vec<String> = (0..100)
@@ -707,7 +875,8 @@ async fn ledger_failure_leaves_no_completed_record_and_retry_succeeds() {
 
 #[tokio::test]
 async fn crash_window_after_commit_is_recovered_without_a_second_row() {
-    let h = Harness::new(|c| c.idempotency_lease = Duration::from_millis(800)).await;
+    // Long enough that the retry below still sees the lease on a loaded host.
+    let h = Harness::new(|c| c.idempotency_lease = Duration::from_secs(3)).await;
     let key = unique("crash-");
 
     // Ledger commit succeeds, marking the record completed fails (as if the
@@ -733,7 +902,7 @@ async fn crash_window_after_commit_is_recovered_without_a_second_row() {
 
     // After the lease lapses the retry takes over, finds the committed ledger
     // row by idempotency key and returns it: same payment, no second row.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    wait_for_lease_to_lapse(&h, &key).await;
     let r3 = h.call(post(Some(&key), &body(321, "merchant_c"))).await;
     assert_eq!(r3.status_code, 201, "{}", r3.body);
     assert_eq!(pid(&r3), pid(&r1));
@@ -767,11 +936,23 @@ async fn crash_window_after_commit_is_recovered_without_a_second_row() {
         .store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(r.status_code, 500);
     assert_eq!(h.record(&key).await.unwrap().status, idempotency::IN_FLIGHT);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    wait_for_lease_to_lapse(&h, &key).await;
     let r = h.call(post(Some(&key), &body(5, "merchant_c"))).await;
     assert_eq!(r.status_code, 201, "{}", r.body);
     assert!(r.header("Idempotent-Replayed").is_none());
     assert_eq!(h.count_rows().await, 2);
+}
+
+/// Sleeps until the `in_flight` record of `key` has passed its lease.
+async fn wait_for_lease_to_lapse(h: &Harness, key: &str) {
+    let rec = h.record(key).await.unwrap();
+    assert_eq!(rec.status, idempotency::IN_FLIGHT);
+    let until = rec.lease_expires_ms.unwrap() + 100;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    tokio::time::sleep(Duration::from_millis(until.saturating_sub(now))).await;
 }
 
 /// SNS topic with an SQS queue subscribed (raw delivery), to observe notifications.
@@ -960,8 +1141,10 @@ async fn session_table_missing_gives_503_naming_it() {
 async fn migrations_are_idempotent_under_concurrency() {
     let db = create_database().await;
     let table = unique("sessions-");
-    let a = state_for(&db, &table, |_| {});
-    let b = state_for(&db, &table, |_| {});
+    let app = AppUser::new();
+    let secret = master_secret().await;
+    let a = state_with(&db, &table, &app.env(&secret), |_| {});
+    let b = state_with(&db, &table, &app.env(&secret), |_| {});
     let (ra, rb) = tokio::join!(
         handle_event(&a, json!({ "action": "migrate" }), "m1"),
         handle_event(&b, json!({ "action": "migrate" }), "m2"),
@@ -976,11 +1159,24 @@ async fn migrations_are_idempotent_under_concurrency() {
         .collect();
     applied.sort();
     assert_eq!(applied, vec![1, 2], "{ra} {rb}");
+    // The role is created once; the other run finds it with its grants.
+    let created = [&ra, &rb]
+        .iter()
+        .filter(|r| r["app_role"]["created"] == true)
+        .count();
+    assert_eq!(created, 1, "{ra} {rb}");
+    assert!(
+        ra["app_role"]["granted"].as_array().unwrap().is_empty()
+            || rb["app_role"]["granted"].as_array().unwrap().is_empty(),
+        "{ra} {rb}"
+    );
     let again = handle_event(&a, json!({ "action": "migrate" }), "m3")
         .await
         .unwrap();
     assert_eq!(again["applied"], json!([]));
     assert_eq!(again["current_version"], 2);
+    assert_eq!(again["app_role"]["created"], false);
+    assert_eq!(again["app_role"]["granted"], json!([]));
     let n: i64 = services()
         .connect(&db)
         .await
@@ -995,4 +1191,402 @@ async fn migrations_are_idempotent_under_concurrency() {
         .await
         .is_err());
     assert!(handle_event(&a, json!({ "hello": 1 }), "m5").await.is_err());
+}
+
+// ------------------------------------------------- health for failover --
+
+/// Makes `db` read-only like an unpromoted Aurora secondary (`on`), or
+/// writable again like a promotion (`off`). Existing sessions keep their
+/// defaults, so `terminate` ends them to model a real secondary.
+async fn set_read_only(db: &str, on: bool, terminate: bool) {
+    let admin = services().connect("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {db} SET default_transaction_read_only = {}",
+            if on { "on" } else { "off" }
+        ))
+        .await
+        .unwrap();
+    if terminate {
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&db],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn health_require_writable_follows_the_database() {
+    let h = Harness::new(|c| c.region_role = "dr".into()).await;
+
+    // Writable: 200 with and without require=writable.
+    for require in [None, Some("writable")] {
+        let r = h.call(health(require)).await;
+        assert_eq!(r.status_code, 200, "{require:?}: {}", r.body);
+        let b = r.json_body();
+        assert_eq!(b["status"], "ok");
+        assert_eq!(b["database_writable"], true);
+        assert_eq!(b["region"], "us-east-1");
+        assert_eq!(b["role"], "dr");
+        assert_eq!(
+            b["checks"],
+            json!({ "database": "ok", "session_table": "ok" })
+        );
+    }
+
+    // Any other value of require: 400 listing the allowed value.
+    for bad in ["readable", "", "Writable", "writable,readable"] {
+        let r = h.call(health(Some(bad))).await;
+        assert_eq!(r.status_code, 400, "{bad:?}: {}", r.body);
+        assert_eq!(code(&r), "invalid_query_parameter");
+        assert_eq!(r.json_body()["error"]["allowed"], json!(["writable"]));
+        assert!(r.body.contains("writable"));
+    }
+
+    // Read-only (passive): require=writable -> 503 region_passive, plain -> 200.
+    set_read_only(&h.db, true, true).await;
+    let r = h.call(health(Some("writable"))).await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+    assert_eq!(code(&r), "region_passive");
+    assert!(r.header("Retry-After").is_some());
+    let b = r.json_body();
+    assert_eq!(b["status"], "passive");
+    assert_eq!(b["database_writable"], false);
+    assert_eq!(b["region"], "us-east-1");
+    assert_eq!(b["role"], "dr");
+    assert_eq!(
+        b["checks"],
+        json!({ "database": "ok", "session_table": "ok" })
+    );
+    let r = h.call(health(None)).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    assert_eq!(r.json_body()["database_writable"], false);
+    assert_eq!(r.json_body()["status"], "ok");
+    // A bad value is still a 400 in the passive region.
+    assert_eq!(h.call(health(Some("nope"))).await.status_code, 400);
+
+    // Promotion without ending sessions: the pool still holds the read-only
+    // session of the plain check above, yet require=writable passes at once.
+    set_read_only(&h.db, false, false).await;
+    let r = h.call(health(Some("writable"))).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    assert_eq!(r.json_body()["database_writable"], true);
+}
+
+#[tokio::test]
+async fn health_require_writable_with_the_database_down_is_dependency_unavailable() {
+    let table = unique("sessions-");
+    create_table(&table).await;
+    let port = closed_port();
+    let state = state_for("postgres", &table, |c| c.db.port = port);
+    let r = call(&state, health(Some("writable"))).await;
+    assert_eq!(r.status_code, 503, "{}", r.body);
+    assert_eq!(code(&r), "dependency_unavailable");
+    assert_eq!(r.json_body()["failed"], json!(["database"]));
+    assert!(r.json_body().get("database_writable").is_none());
+}
+
+// ------------------------------------------- bootstrapping the database --
+
+async fn table_privilege(db: &str, role: &str, table: &str, privilege: &str) -> bool {
+    services()
+        .connect(db)
+        .await
+        .query_one(
+            "SELECT has_table_privilege($1::name, $2::text, $3::text)",
+            &[&role, &table, &privilege],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn migrate_creates_the_app_role_as_the_master_user() {
+    let s = services();
+    let db = create_database().await;
+    let table = unique("sessions-");
+    create_table(&table).await;
+    let app = AppUser::new();
+    let secret = master_secret().await;
+    assert!(!role_exists(&app.name).await);
+    let state = state_with(&db, &table, &app.env(&secret), |_| {});
+
+    // Fresh cluster: DB_USER does not exist, migrate runs as the master user
+    // read from Secrets Manager.
+    let out = handle_event(&state, json!({ "action": "migrate" }), "m1")
+        .await
+        .unwrap();
+    assert_eq!(out["status"], "ok", "{out}");
+    assert_eq!(out["applied"], json!([1, 2]), "{out}");
+    assert_eq!(out["current_version"], 2);
+    let role = &out["app_role"];
+    assert_eq!(role["name"], app.name.as_str());
+    assert_eq!(role["created"], true);
+    // Plain PostgreSQL has no rds_iam role: skipped and said so.
+    assert_eq!(role["rds_iam"], "not_available");
+    assert_eq!(
+        role["granted"],
+        json!([
+            format!("CONNECT ON DATABASE {db}"),
+            "USAGE ON SCHEMA public",
+            "SELECT ON public.payments",
+            "INSERT ON public.payments",
+        ]),
+        "{out}"
+    );
+
+    // The role: can log in, nothing more; the schema belongs to the master.
+    let admin = s.connect(&db).await;
+    let r = admin
+        .query_one(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls FROM pg_roles WHERE rolname = $1",
+            &[&app.name],
+        )
+        .await
+        .unwrap();
+    let flags: (bool, bool, bool, bool, bool) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+    assert_eq!(flags, (true, false, false, false, false));
+    let owner: String = admin
+        .query_one(
+            "SELECT tableowner::text FROM pg_tables WHERE schemaname = 'public' AND tablename = 'payments'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, s.var("PGUSER"));
+    for (tbl, privilege, expected) in [
+        ("payments", "SELECT", true),
+        ("payments", "INSERT", true),
+        ("payments", "UPDATE", false),
+        ("payments", "DELETE", false),
+        ("payments", "TRUNCATE", false),
+        ("schema_migrations", "SELECT", false),
+        ("schema_migrations", "INSERT", false),
+    ] {
+        assert_eq!(
+            table_privilege(&db, &app.name, tbl, privilege).await,
+            expected,
+            "{privilege} on {tbl}"
+        );
+    }
+    let schema_create: bool = admin
+        .query_one(
+            "SELECT has_schema_privilege($1::name, 'public', 'CREATE')",
+            &[&app.name],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!schema_create);
+
+    // A second run is a no-op.
+    let again = handle_event(&state, json!({ "action": "migrate" }), "m2")
+        .await
+        .unwrap();
+    assert_eq!(again["applied"], json!([]), "{again}");
+    assert_eq!(again["current_version"], 2);
+    assert_eq!(again["app_role"]["created"], false, "{again}");
+    assert_eq!(again["app_role"]["granted"], json!([]), "{again}");
+    assert_eq!(again["app_role"]["rds_iam"], "not_available");
+
+    // The handler then works connecting as DB_USER (locally with a password
+    // standing in for the IAM token).
+    app.set_password().await;
+    let key = unique("boot-");
+    let r = call(&state, post(Some(&key), &body(100, "merchant_boot"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    let g = call(&state, request("GET", &format!("/payments/{}", pid(&r)))).await;
+    assert_eq!(g.status_code, 200, "{}", g.body);
+    let hl = call(&state, health(Some("writable"))).await;
+    assert_eq!(hl.status_code, 200, "{}", hl.body);
+    let users: Vec<String> = admin
+        .query(
+            "SELECT DISTINCT usename::text FROM pg_stat_activity WHERE datname = $1 AND application_name = 'payment-handler'",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(users, vec![app.name.clone()]);
+
+    // The application role cannot rewrite the ledger.
+    let as_app = s.connect_as(&db, &app.name, &app.password).await.unwrap();
+    for sql in [
+        "UPDATE payments SET status = 'refunded'",
+        "DELETE FROM payments",
+        "CREATE TABLE t (x int)",
+        "SELECT * FROM schema_migrations",
+    ] {
+        let err = as_app.batch_execute(sql).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{sql}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrate_master_secret_problems_are_clear_errors() {
+    let s = services();
+    let db = create_database().await;
+    let app = AppUser::new();
+    let migrate_err = |extra: Vec<(&'static str, String)>| {
+        let db = db.clone();
+        async move {
+            let state = state_with(&db, "unused", &extra, |_| {});
+            handle_event(&state, json!({ "action": "migrate" }), "m")
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+
+    // DB_MASTER_SECRET unset.
+    let err = migrate_err(vec![("DB_USER", app.name.clone())]).await;
+    assert!(err.contains("DB_MASTER_SECRET is not set"), "{err}");
+
+    // No such secret.
+    let missing = unique("no-such-secret-");
+    let err = migrate_err(app.env(&missing)).await;
+    assert!(err.contains("ResourceNotFoundException"), "{err}");
+    assert!(err.contains(&missing), "{err}");
+
+    // Not the expected JSON: the value is never echoed.
+    let garbage = create_secret("hunter2-not-json").await;
+    let err = migrate_err(app.env(&garbage)).await;
+    assert!(err.contains("SecretString is not a JSON object"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    // Wrong master password.
+    let wrong_pw = unique("wrongpw");
+    let wrong =
+        create_secret(&json!({ "username": s.var("PGUSER"), "password": wrong_pw }).to_string())
+            .await;
+    let err = migrate_err(app.env(&wrong)).await;
+    assert!(err.contains("cannot connect as the master user"), "{err}");
+    assert!(!err.contains(&wrong_pw), "{err}");
+
+    // DB_USER must not be the master user.
+    let good = master_secret().await;
+    let mut env = app.env(&good);
+    env[0].1 = s.var("PGUSER").to_owned();
+    let err = migrate_err(env).await;
+    assert!(err.contains("is the master user"), "{err}");
+
+    // None of that changed anything.
+    assert!(!role_exists(&app.name).await);
+    let tables: i64 = s
+        .connect(&db)
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+}
+
+#[tokio::test]
+async fn app_role_gets_the_iam_role_when_it_exists() {
+    let h = Harness::new(|_| {}).await;
+    let s = services();
+    let master = s.var("PGUSER");
+    let admin = s.connect(&h.db).await;
+    // A stand-in for Aurora's rds_iam (roles are cluster-wide: a unique name
+    // keeps the parallel tests, which expect "not_available", unaffected).
+    let iam = unique("iam_");
+    admin
+        .batch_execute(&format!("CREATE ROLE {iam} NOLOGIN"))
+        .await
+        .unwrap();
+    let spec = AppRole {
+        name: &h.app.name,
+        master_user: master,
+        iam_role: &iam,
+    };
+    let r = migrate::ensure_app_role(&admin, &spec).await.unwrap();
+    assert_eq!(
+        (r.created, r.rds_iam.as_str(), r.granted.len()),
+        (false, "granted", 0),
+        "{r:?}"
+    );
+    let member: bool = admin
+        .query_one(
+            "SELECT pg_has_role($1::name, $2::name, 'MEMBER')",
+            &[&h.app.name, &iam],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(member);
+    let r = migrate::ensure_app_role(&admin, &spec).await.unwrap();
+    assert_eq!(r.rds_iam, "already_member", "{r:?}");
+    assert!(r.granted.is_empty(), "{r:?}");
+
+    // An existing role without LOGIN gets it (and the grants).
+    let nologin = unique("app_");
+    admin
+        .batch_execute(&format!("CREATE ROLE {nologin} NOLOGIN"))
+        .await
+        .unwrap();
+    let r = migrate::ensure_app_role(
+        &admin,
+        &AppRole {
+            name: &nologin,
+            ..spec
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!r.created);
+    assert_eq!(r.granted[0], "LOGIN", "{r:?}");
+    assert_eq!(r.granted.len(), 5, "{r:?}");
+
+    // Refused: a superuser, the master user, a malformed name.
+    let su = unique("su_");
+    admin
+        .batch_execute(&format!("CREATE ROLE {su} SUPERUSER NOLOGIN"))
+        .await
+        .unwrap();
+    let err = migrate::ensure_app_role(&admin, &AppRole { name: &su, ..spec })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("superuser"), "{err}");
+    let err = migrate::ensure_app_role(
+        &admin,
+        &AppRole {
+            name: master,
+            ..spec
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("master user"), "{err}");
+    let err = migrate::ensure_app_role(
+        &admin,
+        &AppRole {
+            name: "x\"; DROP TABLE payments; --",
+            ..spec
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("not a valid role name"), "{err}");
+    assert_eq!(h.count_rows().await, 0);
+
+    // The handler is unaffected.
+    let r = h
+        .call(post(Some(&unique("iam-")), &body(1, "merchant_iam")))
+        .await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
 }

@@ -233,7 +233,10 @@ pub fn parse(path: &Path, text: &str) -> Result<EnvFile, ConfigError> {
             line,
             column,
             field,
-            message: inner.message().trim().to_owned(),
+            message: match inner.message().trim() {
+                "" => "invalid TOML (for example a control character outside a string)".to_owned(),
+                m => m.to_owned(),
+            },
         }
     })
 }

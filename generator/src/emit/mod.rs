@@ -1,3 +1,4 @@
 //! Emitters: they format the model and decide nothing.
 
+pub mod hcl;
 pub mod json;

@@ -28,6 +28,8 @@ pub const LAYERS: &[&str] = &["primary", "dr", "global"];
 pub struct Project {
     pub modules: Vec<Module>,
     pub roots: Vec<Module>,
+    /// The environments the roots were built from.
+    pub envs: Vec<Env>,
 }
 
 impl Project {
@@ -49,6 +51,7 @@ pub fn build(envs: &[Env]) -> Project {
         roots.push(global::root(env, &global));
     }
     Project {
+        envs: envs.to_vec(),
         modules: vec![primary, dr, global],
         roots,
     }

@@ -646,7 +646,7 @@ impl fmt::Display for NameProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "makes {} ({}) \"{}\" invalid: {}",
+            "makes {} ({}) {:?} invalid: {}",
             self.what, self.resource_type, self.name, self.rule
         )
     }
