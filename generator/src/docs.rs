@@ -255,7 +255,13 @@ fn string_filter(
     }
 }
 
-fn tera() -> Tera {
+/// The README template, parsed once per process.
+fn tera() -> &'static Tera {
+    static TERA: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+    TERA.get_or_init(build_tera)
+}
+
+fn build_tera() -> Tera {
     let mut t = Tera::default();
     t.autoescape_on(vec![]);
     t.register_filter("cell", string_filter("cell", escape_cell));

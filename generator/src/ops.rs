@@ -42,6 +42,10 @@ pub fn generate(
             drift: write::drift(repo, &files, &dirs)?,
         });
     }
+    // An up-to-date tree is left alone (no staging, no renames).
+    if fault == FaultPlan::default() && write::drift(repo, &files, &dirs)?.is_empty() {
+        return Ok(GenerateOutcome::Written { files: files.len() });
+    }
     write::write_atomic(repo, &files, &dirs, fault)?;
     Ok(GenerateOutcome::Written { files: files.len() })
 }
@@ -56,14 +60,19 @@ pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
         .iter()
         .map(ToString::to_string)
         .collect();
-    let files = project::render_all(&p, all);
+    let full = project::render(&p);
+    let files = if all {
+        full.clone()
+    } else {
+        project::render_all(&p, false)
+    };
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
     let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names, all)?;
     for d in write::drift(repo, &files, &dirs)? {
         out.push(format!("{d} (run drgen generate)"));
     }
     // The reference checks need the modules too, even for some envs.
-    let tree = read_tree(repo, &project::render(&p))?;
+    let tree = read_tree(repo, &full)?;
     out.extend(
         tree_findings(&tree)
             .iter()

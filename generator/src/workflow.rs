@@ -207,16 +207,24 @@ fn yaml_filter(v: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> 
     }
 }
 
+/// The workflow templates, parsed once per process.
+fn tera() -> &'static Tera {
+    static TERA: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut t = Tera::default();
+        t.autoescape_on(vec![]);
+        t.register_filter("yaml", yaml_filter);
+        t.add_raw_templates(vec![
+            (ATLANTIS, ATLANTIS_TEMPLATE),
+            (GITHUB, GITHUB_TEMPLATE),
+        ])
+        .unwrap_or_else(|e| panic!("embedded workflow templates do not parse: {e:?}"));
+        t
+    })
+}
+
 fn render(name: &str, ctx: &Context) -> String {
-    let mut t = Tera::default();
-    t.autoescape_on(vec![]);
-    t.register_filter("yaml", yaml_filter);
-    t.add_raw_templates(vec![
-        (ATLANTIS, ATLANTIS_TEMPLATE),
-        (GITHUB, GITHUB_TEMPLATE),
-    ])
-    .unwrap_or_else(|e| panic!("embedded workflow templates do not parse: {e:?}"));
-    let out = t
+    let out = tera()
         .render(name, ctx)
         .unwrap_or_else(|e| panic!("embedded template {name} failed to render: {e:?}"));
     let mut s: String = out
