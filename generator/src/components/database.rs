@@ -272,16 +272,8 @@ pub fn master_secret_arn_pattern(env: &Env) -> Expr {
         true,
         vec![
             lit("secret:"),
-            interp(name_expr(env, &name)),
+            interp(name.expr(&env.names())),
             lit("-??????"),
         ],
     )
-}
-
-fn name_expr(env: &Env, name: &Name) -> Expr {
-    name.expr(&crate::policy::naming::NameContext {
-        suffix: env.suffix.clone(),
-        region: env.region.clone(),
-        account: env.account.clone(),
-    })
 }

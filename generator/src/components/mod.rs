@@ -60,6 +60,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// What names are made of in this module.
+    pub fn names(&self) -> crate::policy::naming::NameContext {
+        crate::policy::naming::NameContext {
+            suffix: self.suffix.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+        }
+    }
+
     /// `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE` as a template.
     pub fn arn(&self, service: &str, regional: bool, resource: Vec<crate::model::Part>) -> Expr {
         use crate::model::expr::{interp, lit, tpl};

@@ -49,14 +49,7 @@ fn field(side: &str, f: &str) -> Expr {
 }
 
 fn declare(m: &mut Module, name: &str, ty: &str, description: &str, default: Option<Expr>) -> Expr {
-    m.variable(Variable {
-        name: name.to_owned(),
-        ty: ty.to_owned(),
-        description: description.to_owned(),
-        default,
-        sensitive: false,
-        validations: vec![],
-    })
+    vars::variable(m, name, ty, description, default, vec![])
 }
 
 fn versions() -> TerraformBlock {
@@ -127,21 +120,20 @@ pub fn module() -> Module {
         "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
         Some(Expr::Null),
     );
-    let primary = declare(
+    declare(
         &mut m,
         "primary",
         &side_type(),
         "The primary layer's outputs this layer uses.",
         None,
     );
-    let dr = declare(
+    declare(
         &mut m,
         "dr",
         &side_type(),
         "The dr layer's outputs this layer uses.",
         None,
     );
-    let _ = (primary, dr);
 
     let dr_provider = ProviderRef::aliased("aws", "dr");
     let names0 = NameContext {
@@ -277,7 +269,7 @@ pub fn module() -> Module {
         &mut m,
         "route53_zone_id",
         "Id of the zone.",
-        var_local("zone_id"),
+        crate::model::expr::local("zone_id"),
     );
     out(
         &mut m,
@@ -309,10 +301,6 @@ pub fn module() -> Module {
         ),
     );
     m
-}
-
-fn var_local(name: &str) -> Expr {
-    crate::model::expr::local(name)
 }
 
 /// Builds `envs/<env>/global`.

@@ -186,11 +186,7 @@ pub fn build(role: Role) -> Module {
         account: account_ds.attr("account_id"),
         partition: partition_ds.attr("partition"),
     };
-    let names = NameContext {
-        suffix,
-        region: env.region.clone(),
-        account: env.account.clone(),
-    };
+    let names = env.names();
     drop(s);
     let mut s = m.scope(None, names.clone());
 

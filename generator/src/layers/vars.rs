@@ -21,11 +21,23 @@ fn declare(
     description: &str,
     validations: Vec<Condition>,
 ) -> Expr {
+    variable(m, name, ty, description, None, validations)
+}
+
+/// Declares a typed, described variable; returns `var.NAME`.
+pub fn variable(
+    m: &mut Module,
+    name: &str,
+    ty: &str,
+    description: &str,
+    default: Option<Expr>,
+    validations: Vec<Condition>,
+) -> Expr {
     m.variable(Variable {
         name: name.to_owned(),
         ty: ty.to_owned(),
         description: description.to_owned(),
-        default: None,
+        default,
         sensitive: false,
         validations,
     })
