@@ -428,6 +428,8 @@ pub enum Inserted {
 #[derive(Debug)]
 pub struct NewPayment<'a> {
     pub payment_id: Uuid,
+    /// The signer's 12-digit account id (`requestContext.identity.accountId`).
+    pub caller_account_id: &'a str,
     pub idempotency_key: &'a str,
     pub fingerprint: &'a str,
     pub amount_minor: i64,
@@ -458,8 +460,9 @@ pub async fn probe(client: &Client) -> Result<bool, tokio_postgres::Error> {
     }))
 }
 
-/// Inserts the payment in a transaction. Idempotent on the idempotency key:
-/// if a row already exists for it, that row is returned instead.
+/// Inserts the payment in a transaction. Idempotent on (caller account,
+/// idempotency key): if that caller already has a row for the key, that row
+/// is returned instead. Another caller's row with the same key is unrelated.
 pub async fn insert_payment(
     client: &mut Client,
     p: &NewPayment<'_>,
@@ -467,9 +470,9 @@ pub async fn insert_payment(
 ) -> Result<Inserted, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     let sql = format!(
-        "INSERT INTO payments (payment_id, idempotency_key, request_fingerprint, amount_minor, currency, merchant_id, description, region) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}"
+        "INSERT INTO payments (payment_id, idempotency_key, request_fingerprint, amount_minor, currency, merchant_id, description, region, caller_account_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (caller_account_id, idempotency_key) DO NOTHING RETURNING {PAYMENT_COLUMNS}"
     );
     let inserted = tx
         .query_opt(
@@ -483,6 +486,7 @@ pub async fn insert_payment(
                 &p.merchant_id,
                 &p.description,
                 &p.region,
+                &p.caller_account_id,
             ],
         )
         .await?;
@@ -491,8 +495,11 @@ pub async fn insert_payment(
         None => {
             let row = tx
                 .query_one(
-                    &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE idempotency_key = $1"),
-                    &[&p.idempotency_key],
+                    &format!(
+                        "SELECT {PAYMENT_COLUMNS} FROM payments \
+                         WHERE caller_account_id = $1 AND idempotency_key = $2"
+                    ),
+                    &[&p.caller_account_id, &p.idempotency_key],
                 )
                 .await?;
             Inserted::Existing(row_to_payment(&row))
@@ -506,15 +513,20 @@ pub async fn insert_payment(
     Ok(result)
 }
 
-/// Reads one payment.
+/// Reads one payment, if it was created by `caller_account_id` (another
+/// account's payment, or a row from before callers were recorded, is `None`).
 pub async fn get_payment(
     client: &Client,
     id: Uuid,
+    caller_account_id: &str,
 ) -> Result<Option<Payment>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            &format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE payment_id = $1"),
-            &[&id],
+            &format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments \
+                 WHERE payment_id = $1 AND caller_account_id = $2"
+            ),
+            &[&id, &caller_account_id],
         )
         .await?;
     Ok(row.as_ref().map(row_to_payment))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::aws::AwsError;
 use crate::db::{self, DbError, Inserted, NewPayment, Payment};
 use crate::idempotency::{Acquire, Record, COMPLETED};
+use crate::identity::{self, Caller, IdentityError};
 use crate::validation::{self, FieldError, PaymentRequest};
 use crate::State;
 
@@ -134,6 +135,9 @@ pub async fn handle_proxy(
         body,
         request_id,
     };
+    // Trusted: API Gateway fills it for AWS_IAM-authorized methods. Only the
+    // payment routes use it; /health is open and ignores it.
+    let caller = identity::caller(event);
 
     let (route, response) = match (req.method, req.path.as_str()) {
         ("GET", "/health") => match health_requirement(event) {
@@ -141,11 +145,20 @@ pub async fn handle_proxy(
             Err(resp) => ("GET /health", resp),
         },
         (_, "/health") => ("/health", method_not_allowed("GET")),
-        ("POST", "/payments") => ("POST /payments", create_payment(state, &req).await),
+        ("POST", "/payments") => (
+            "POST /payments",
+            match require_caller(&caller) {
+                Ok(c) => create_payment(state, &req, c).await,
+                Err(resp) => resp,
+            },
+        ),
         (_, "/payments") => ("/payments", method_not_allowed("POST")),
         ("GET", p) if is_payment_path(p) => (
             "GET /payments/{id}",
-            get_payment(state, &p["/payments/".len()..]).await,
+            match require_caller(&caller) {
+                Ok(c) => get_payment(state, c, &p["/payments/".len()..]).await,
+                Err(resp) => resp,
+            },
         ),
         (_, p) if is_payment_path(p) => ("/payments/{id}", method_not_allowed("GET")),
         _ => (
@@ -160,9 +173,15 @@ pub async fn handle_proxy(
     } else {
         None
     };
+    let (caller_account, caller_arn) = match &caller {
+        Ok(c) => (c.account_id.as_str(), c.arn.as_deref().unwrap_or("")),
+        Err(_) => ("", ""),
+    };
     info!(
         http_method = method,
         route,
+        caller_account,
+        caller_arn,
         status = response.status_code,
         error_code = error_code.as_deref().unwrap_or(""),
         replayed = response.header("Idempotent-Replayed").is_some(),
@@ -170,6 +189,25 @@ pub async fn handle_proxy(
         "request completed"
     );
     response
+}
+
+/// The caller of a payment route, or the `403` refusing the request. Decided
+/// before anything else (validation included), so an unsigned request learns
+/// nothing and nothing is read or written.
+fn require_caller(caller: &Result<Caller, IdentityError>) -> Result<&Caller, ProxyResponse> {
+    match caller {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            warn!(reason = %e, "payment route called without a usable caller identity");
+            let message = match e {
+                IdentityError::Missing => {
+                    "this route requires a SigV4-signed request (AWS_IAM authorization)"
+                }
+                IdentityError::Invalid(_) => "the caller identity of this request is not valid",
+            };
+            Err(error_response(403, e.code(), message))
+        }
+    }
 }
 
 fn is_payment_path(p: &str) -> bool {
@@ -272,8 +310,13 @@ fn region_passive() -> ProxyResponse {
 
 /// In the passive region nothing is written, but a request that already
 /// completed (its record and ledger row replicated here) is still replayed.
-async fn passive_answer(state: &State, key: &str, fingerprint: &str) -> ProxyResponse {
-    match state.store.get(key).await {
+async fn passive_answer(
+    state: &State,
+    caller: &Caller,
+    key: &str,
+    fingerprint: &str,
+) -> ProxyResponse {
+    match state.store.get(&caller.account_id, key).await {
         Ok(Some(record)) if record.status == COMPLETED && record.fingerprint == fingerprint => {
             existing_record_response(&record, fingerprint)
         }
@@ -358,7 +401,8 @@ fn existing_record_response(record: &Record, fingerprint: &str) -> ProxyResponse
     }
 }
 
-async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
+async fn create_payment(state: &State, req: &Request<'_>, caller: &Caller) -> ProxyResponse {
+    let account = caller.account_id.as_str();
     // 1. Validate everything, reporting every error at once.
     let key = validation::validate_idempotency_key(req.header("idempotency-key"));
     let payment = validation::validate_body(req.body.as_deref(), state.config.max_amount_minor);
@@ -383,29 +427,30 @@ async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
     //    The connection goes back to the pool while DynamoDB is called.
     match state.pool.checked_for_write().await {
         Ok((_, false)) => {}
-        Ok((_, true)) => return passive_answer(state, &key, &fingerprint).await,
+        Ok((_, true)) => return passive_answer(state, caller, &key, &fingerprint).await,
         Err(e) => return db_failure(state, req, &e).await,
     }
 
-    // 3. Claim the idempotency key.
-    let lease_id = match state.store.acquire(&key, &fingerprint).await {
+    // 3. Claim the idempotency key (scoped to the caller's account).
+    let lease_id = match state.store.acquire(account, &key, &fingerprint).await {
         Ok(Acquire::Acquired { lease_id }) => lease_id,
         Ok(Acquire::Existing(record)) => return existing_record_response(&record, &fingerprint),
         Err(e) => return store_failure(state, req, &e).await,
     };
 
-    // 4. Ledger transaction (idempotent on the idempotency key). If the
+    // 4. Ledger transaction (idempotent on caller + idempotency key). If the
     //    database turned read-only meanwhile, the INSERT fails with SQLSTATE
     //    25006 and the answer is still `region_passive`.
     let mut conn = match state.pool.get(false).await {
         Ok(c) => c,
         Err(e) => {
-            release(state, &key, &lease_id).await;
+            release(state, account, &key, &lease_id).await;
             return db_failure(state, req, &e).await;
         }
     };
     let new = NewPayment {
         payment_id: Uuid::new_v4(),
+        caller_account_id: account,
         idempotency_key: &key,
         fingerprint: &fingerprint,
         amount_minor: payment.amount_minor,
@@ -430,7 +475,7 @@ async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
         Ok(Inserted::Existing(p)) if p.fingerprint == fingerprint => (p, true),
         Ok(Inserted::Existing(_)) => {
             drop(conn);
-            release(state, &key, &lease_id).await;
+            release(state, account, &key, &lease_id).await;
             return error_response(
                 422,
                 "idempotency_key_reused",
@@ -444,7 +489,7 @@ async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
             drop(conn);
             // No ledger row was committed (or, if a timed-out commit did land,
             // the UNIQUE key makes the retry find it): free the key for a retry.
-            release(state, &key, &lease_id).await;
+            release(state, account, &key, &lease_id).await;
             return db_failure(state, req, &e).await;
         }
     };
@@ -459,7 +504,14 @@ async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
     } else {
         state
             .store
-            .complete(&key, &lease_id, &payment.payment_id.to_string(), 201, &body)
+            .complete(
+                account,
+                &key,
+                &lease_id,
+                &payment.payment_id.to_string(),
+                201,
+                &body,
+            )
             .await
     };
     match completed {
@@ -480,11 +532,11 @@ async fn create_payment(state: &State, req: &Request<'_>) -> ProxyResponse {
     }
 }
 
-async fn release(state: &State, key: &str, lease_id: &str) {
+async fn release(state: &State, account: &str, key: &str, lease_id: &str) {
     let result = if state.faults.fail_release() {
         Err(AwsError::Transport("injected fault: release".into()))
     } else {
-        state.store.release(key, lease_id).await
+        state.store.release(account, key, lease_id).await
     };
     match result {
         Ok(true) => {}
@@ -495,7 +547,11 @@ async fn release(state: &State, key: &str, lease_id: &str) {
     }
 }
 
-async fn get_payment(state: &State, id: &str) -> ProxyResponse {
+/// `GET /payments/{id}`: only the account that created the payment sees it;
+/// for anyone else (and for rows older than caller recording) it does not
+/// exist (`404`, the same answer as an unknown id, so ids of other accounts'
+/// payments cannot be confirmed).
+async fn get_payment(state: &State, caller: &Caller, id: &str) -> ProxyResponse {
     let id = match Uuid::parse_str(id) {
         Ok(u) if id.len() == 36 => u,
         _ => return error_response(400, "invalid_payment_id", "the payment id must be a UUID"),
@@ -514,7 +570,7 @@ async fn get_payment(state: &State, id: &str) -> ProxyResponse {
     };
     let result = tokio::time::timeout(
         state.config.db.statement_timeout,
-        db::get_payment(conn.client_ref(), id),
+        db::get_payment(conn.client_ref(), id, &caller.account_id),
     )
     .await;
     match result {
@@ -781,6 +837,100 @@ mod tests {
         ev.http_method = http::Method::POST;
         let resp = handle_proxy(&state, &ev, "req-2").await;
         assert_eq!(resp.status_code, 405);
+    }
+
+    fn unreachable_state() -> std::sync::Arc<State> {
+        let env: std::collections::HashMap<&str, &str> = [
+            ("SESSION_TABLE", "sessions-x"),
+            ("DB_HOST", "127.0.0.1"),
+            ("DB_PORT", "1"),
+            ("DB_NAME", "payments"),
+            ("DB_USER", "payment_app"),
+            ("AWS_REGION", "us-east-1"),
+            ("DYNAMODB_ENDPOINT_URL", "http://127.0.0.1:1"),
+        ]
+        .into_iter()
+        .collect();
+        let config = crate::Config::from_lookup(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
+        crate::State::new(config).unwrap()
+    }
+
+    fn unsigned(mut ev: Value) -> ApiGatewayProxyRequest {
+        for k in ["accountId", "caller", "accessKey", "userArn", "user"] {
+            ev["requestContext"]["identity"][k] = Value::Null;
+        }
+        serde_json::from_value(ev).unwrap()
+    }
+
+    fn fixture() -> Value {
+        serde_json::from_str(include_str!(
+            "../tests/fixtures/apigw-rest-post-payments.json"
+        ))
+        .unwrap()
+    }
+
+    /// Payment routes without a caller identity are refused before anything
+    /// is validated, probed, read or written (the state points at nothing:
+    /// any dependency call would turn the answer into a 503).
+    #[tokio::test]
+    async fn payment_routes_without_identity_are_403_without_probing() {
+        let state = unreachable_state();
+        let post = unsigned(fixture());
+        let resp = handle_proxy(&state, &post, "req-1").await;
+        assert_eq!(resp.status_code, 403, "{}", resp.body);
+        assert_eq!(code_of(&resp), "caller_identity_missing");
+        assert_eq!(resp.header("Content-Type"), Some("application/json"));
+
+        // Refused before validation: an invalid body is not reported.
+        let mut bad = fixture();
+        bad["body"] = json!("{\"amount_minor\":-1}");
+        let resp = handle_proxy(&state, &unsigned(bad), "req-2").await;
+        assert_eq!(resp.status_code, 403, "{}", resp.body);
+        assert!(!resp.body.contains("amount_minor"));
+
+        for id in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".to_owned()] {
+            let mut get = fixture();
+            get["httpMethod"] = json!("GET");
+            get["path"] = json!(format!("/payments/{id}"));
+            get["body"] = Value::Null;
+            let resp = handle_proxy(&state, &unsigned(get), "req-3").await;
+            assert_eq!(resp.status_code, 403, "{id}: {}", resp.body);
+            assert_eq!(code_of(&resp), "caller_identity_missing");
+        }
+
+        // A malformed identity is refused the same way.
+        let mut forged = fixture();
+        forged["requestContext"]["identity"]["userArn"] =
+            json!("arn:aws:sts::999999999999:assumed-role/R/s");
+        let forged: ApiGatewayProxyRequest = serde_json::from_value(forged).unwrap();
+        let resp = handle_proxy(&state, &forged, "req-4").await;
+        assert_eq!(resp.status_code, 403, "{}", resp.body);
+        assert_eq!(code_of(&resp), "caller_identity_invalid");
+
+        // Route and method errors are unchanged (no identity needed to learn
+        // that a route does not exist).
+        let mut other = fixture();
+        other["httpMethod"] = json!("DELETE");
+        let resp = handle_proxy(&state, &unsigned(other), "req-5").await;
+        assert_eq!(resp.status_code, 405);
+    }
+
+    /// `GET /health` stays open: no identity needed, and its answer (here a
+    /// 503 from the unreachable dependencies) is the same signed or not.
+    #[tokio::test]
+    async fn health_needs_no_identity() {
+        let state = unreachable_state();
+        let signed = health_event(Value::Null, Value::Null);
+        let mut ev = fixture();
+        ev["httpMethod"] = json!("GET");
+        ev["path"] = json!("/health");
+        ev["body"] = Value::Null;
+        let unsigned = unsigned(ev);
+        let a = handle_proxy(&state, &signed, "req-1").await;
+        let b = handle_proxy(&state, &unsigned, "req-2").await;
+        assert_eq!(a.status_code, 503, "{}", a.body);
+        assert_eq!((a.status_code, &a.body), (b.status_code, &b.body));
+        assert!(!a.body.contains("111122223333"));
     }
 
     fn code_of(r: &ProxyResponse) -> String {

@@ -4,7 +4,8 @@
 //!
 //! | attribute          | type | meaning                                              |
 //! |--------------------|------|------------------------------------------------------|
-//! | `pk`               | S    | `idem#<Idempotency-Key>`                             |
+//! | `pk`               | S    | `idem#<caller account id>#<Idempotency-Key>`         |
+//! | `caller_account_id`| S    | the signer's 12-digit account id                     |
 //! | `status`           | S    | `in_flight` or `completed`                           |
 //! | `fingerprint`      | S    | SHA-256 of the canonical request                     |
 //! | `lease_id`         | S    | random id of the attempt that owns the record        |
@@ -14,6 +15,12 @@
 //! | `payment_id`       | S    | set when completed                                   |
 //! | `response_status`  | N    | set when completed                                   |
 //! | `response_body`    | S    | stored response, replayed verbatim                   |
+//!
+//! Keys are scoped per caller: the same `Idempotency-Key` sent by two AWS
+//! accounts names two records (and two ledger rows, whose UNIQUE constraint is
+//! `(caller_account_id, idempotency_key)`). The account id is exactly 12
+//! digits, so `idem#<account>#<key>` is unambiguous even when the key itself
+//! contains `#`.
 //!
 //! A `completed` record is only written after the ledger transaction has
 //! committed, so a completed record always implies a ledger row.
@@ -69,9 +76,9 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Partition key of the record for `key`.
-pub fn pk(key: &str) -> String {
-    format!("idem#{key}")
+/// Partition key of the record for `key` sent by `caller_account_id`.
+pub fn pk(caller_account_id: &str, key: &str) -> String {
+    format!("idem#{caller_account_id}#{key}")
 }
 
 fn s(v: &str) -> Value {
@@ -141,14 +148,20 @@ impl Store {
     /// has passed (TTL deletion lags), or when an `in_flight` record for the
     /// *same* request has an expired lease (its owner crashed or timed out).
     /// Otherwise the existing record is returned (strongly consistent read).
-    pub async fn acquire(&self, key: &str, fingerprint: &str) -> Result<Acquire, AwsError> {
+    pub async fn acquire(
+        &self,
+        caller_account_id: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Acquire, AwsError> {
         for _ in 0..3 {
             let lease_id = uuid::Uuid::new_v4().to_string();
             let now = now_ms();
             let input = json!({
                 "TableName": self.table,
                 "Item": {
-                    "pk": s(&pk(key)),
+                    "pk": s(&pk(caller_account_id, key)),
+                    "caller_account_id": s(caller_account_id),
                     "status": s(IN_FLIGHT),
                     "fingerprint": s(fingerprint),
                     "lease_id": s(&lease_id),
@@ -170,7 +183,7 @@ impl Store {
             match self.call("PutItem", &input).await {
                 Ok(_) => return Ok(Acquire::Acquired { lease_id }),
                 Err(e) if e.code() == "ConditionalCheckFailedException" => {
-                    if let Some(record) = self.get(key).await? {
+                    if let Some(record) = self.get(caller_account_id, key).await? {
                         return Ok(Acquire::Existing(record));
                     }
                     // Deleted between our put and get (released attempt): try again.
@@ -186,14 +199,18 @@ impl Store {
         })
     }
 
-    /// Strongly consistent read of the record for `key`.
-    pub async fn get(&self, key: &str) -> Result<Option<Record>, AwsError> {
+    /// Strongly consistent read of the record for `key` sent by `caller_account_id`.
+    pub async fn get(
+        &self,
+        caller_account_id: &str,
+        key: &str,
+    ) -> Result<Option<Record>, AwsError> {
         let out = self
             .call(
                 "GetItem",
                 &json!({
                     "TableName": self.table,
-                    "Key": { "pk": s(&pk(key)) },
+                    "Key": { "pk": s(&pk(caller_account_id, key)) },
                     "ConsistentRead": true,
                 }),
             )
@@ -206,6 +223,7 @@ impl Store {
     /// (another attempt took over and will complete it with the same payment).
     pub async fn complete(
         &self,
+        caller_account_id: &str,
         key: &str,
         lease_id: &str,
         payment_id: &str,
@@ -214,7 +232,7 @@ impl Store {
     ) -> Result<bool, AwsError> {
         let input = json!({
             "TableName": self.table,
-            "Key": { "pk": s(&pk(key)) },
+            "Key": { "pk": s(&pk(caller_account_id, key)) },
             "UpdateExpression": "SET #st = :completed, payment_id = :pid, response_status = :rs, response_body = :rb REMOVE lease_expires_ms",
             "ConditionExpression": "lease_id = :lease AND #st = :in_flight",
             "ExpressionAttributeNames": { "#st": "status" },
@@ -236,10 +254,15 @@ impl Store {
 
     /// Deletes our `in_flight` record so that a retry with the same key can
     /// start from scratch. Returns `Ok(false)` if the record is not ours any more.
-    pub async fn release(&self, key: &str, lease_id: &str) -> Result<bool, AwsError> {
+    pub async fn release(
+        &self,
+        caller_account_id: &str,
+        key: &str,
+        lease_id: &str,
+    ) -> Result<bool, AwsError> {
         let input = json!({
             "TableName": self.table,
-            "Key": { "pk": s(&pk(key)) },
+            "Key": { "pk": s(&pk(caller_account_id, key)) },
             "ConditionExpression": "lease_id = :lease AND #st = :in_flight",
             "ExpressionAttributeNames": { "#st": "status" },
             "ExpressionAttributeValues": { ":lease": s(lease_id), ":in_flight": s(IN_FLIGHT) },
@@ -286,6 +309,14 @@ mod tests {
         assert_eq!(r.expires_at, Some(1_700_000_000));
         assert_eq!(r.lease_id, None);
         assert!(Record::from_item(&json!({"pk": {"S": "x"}})).is_none());
-        assert_eq!(pk("abc"), "idem#abc");
+        assert_eq!(pk("111122223333", "abc"), "idem#111122223333#abc");
+        // Same key, two callers: two records.
+        assert_ne!(pk("111122223333", "k"), pk("210987654321", "k"));
+        // A key containing '#' cannot make one caller's record another's:
+        // the account part is always exactly 12 digits.
+        assert_ne!(
+            pk("111122223333", "210987654321#k"),
+            pk("210987654321", "k")
+        );
     }
 }

@@ -1,8 +1,12 @@
 //! Payment-processing Lambda for the drgen active-passive DR stack.
 //!
-//! * `POST /payments` — validated, idempotent (DynamoDB session table) payment
-//!   creation recorded in the Aurora PostgreSQL ledger.
-//! * `GET /payments/{id}` — ledger read.
+//! * `POST /payments` — validated, idempotent (DynamoDB session table, keys
+//!   scoped per calling AWS account) payment creation recorded in the Aurora
+//!   PostgreSQL ledger with the caller's account id.
+//! * `GET /payments/{id}` — ledger read, for the account that created it.
+//!
+//! Both payment routes are `AWS_IAM`-authorized; a request without a caller
+//! identity is refused with `403` ([`identity`]).
 //! * `GET /health` — database + session-table probe; `?require=writable`
 //!   (Route 53 failover) also fails while the database is read-only.
 //! * `{"action":"migrate"}` direct invocation — schema migrations and the
@@ -16,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod handler;
 pub mod idempotency;
+pub mod identity;
 pub mod migrate;
 pub mod validation;
 

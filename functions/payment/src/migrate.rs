@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_payments_merchant_created_idx.sql",
         sql: include_str!("../migrations/0002_payments_merchant_created_idx.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_payments_caller_account.sql",
+        sql: include_str!("../migrations/0003_payments_caller_account.sql"),
+    },
 ];
 
 /// Arbitrary constant key of the migration advisory lock.

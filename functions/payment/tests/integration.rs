@@ -314,7 +314,7 @@ impl Harness {
         let out = handle_event(&state, json!({ "action": "migrate" }), "migrate-req")
             .await
             .unwrap();
-        assert_eq!(out["current_version"], 2, "{out}");
+        assert_eq!(out["current_version"], 3, "{out}");
         assert_eq!(out["app_role"]["created"], true, "{out}");
         app.set_password().await;
         Self { state, db, app }
@@ -333,8 +333,13 @@ impl Harness {
             .get(0)
     }
 
+    /// The idempotency record of `key` sent by the fixture's caller.
     async fn record(&self, key: &str) -> Option<Record> {
-        self.state.store.get(key).await.unwrap()
+        self.record_of(CALLER_A, key).await
+    }
+
+    async fn record_of(&self, account: &str, key: &str) -> Option<Record> {
+        self.state.store.get(account, key).await.unwrap()
     }
 
     async fn call(&self, event: Value) -> ProxyResponse {
@@ -448,6 +453,33 @@ fn health(require: Option<&str>) -> Value {
     if let Some(r) = require {
         ev["queryStringParameters"] = json!({ "require": r });
         ev["multiValueQueryStringParameters"] = json!({ "require": [r] });
+    }
+    ev
+}
+
+/// The caller of the fixture (`requestContext.identity.accountId`).
+const CALLER_A: &str = "111122223333";
+/// Another signed caller.
+const CALLER_B: &str = "210987654321";
+
+/// `ev` as signed by a role of `account` (what API Gateway fills in for an
+/// AWS_IAM-authorized method).
+fn as_caller(mut ev: Value, account: &str) -> Value {
+    let id = &mut ev["requestContext"]["identity"];
+    id["accountId"] = json!(account);
+    id["userArn"] = json!(format!(
+        "arn:aws:sts::{account}:assumed-role/PaymentsClient/session-{account}"
+    ));
+    id["caller"] = json!(format!("AROAEXAMPLE{account}:session-{account}"));
+    id["user"] = id["caller"].clone();
+    ev
+}
+
+/// `ev` without a caller identity (what API Gateway sends for
+/// `authorization = NONE`: `sourceIp` and `userAgent` only).
+fn unsigned(mut ev: Value) -> Value {
+    for k in ["accountId", "caller", "accessKey", "userArn", "user"] {
+        ev["requestContext"]["identity"][k] = Value::Null;
     }
     ev
 }
@@ -1068,7 +1100,7 @@ async fn database_down_gives_503_health_and_a_notification() {
     assert_eq!(r.status_code, 503, "{}", r.body);
     assert_eq!(code(&r), "database_unavailable");
     assert_eq!(r.header("Retry-After"), Some("1"));
-    assert!(state.store.get(&key).await.unwrap().is_none());
+    assert!(state.store.get(CALLER_A, &key).await.unwrap().is_none());
 
     let msgs = receive(&queue).await;
     assert_eq!(msgs.len(), 1, "{msgs:?}");
@@ -1158,7 +1190,7 @@ async fn migrations_are_idempotent_under_concurrency() {
         .map(|v| v.as_i64().unwrap())
         .collect();
     applied.sort();
-    assert_eq!(applied, vec![1, 2], "{ra} {rb}");
+    assert_eq!(applied, vec![1, 2, 3], "{ra} {rb}");
     // The role is created once; the other run finds it with its grants.
     let created = [&ra, &rb]
         .iter()
@@ -1174,7 +1206,7 @@ async fn migrations_are_idempotent_under_concurrency() {
         .await
         .unwrap();
     assert_eq!(again["applied"], json!([]));
-    assert_eq!(again["current_version"], 2);
+    assert_eq!(again["current_version"], 3);
     assert_eq!(again["app_role"]["created"], false);
     assert_eq!(again["app_role"]["granted"], json!([]));
     let n: i64 = services()
@@ -1184,7 +1216,7 @@ async fn migrations_are_idempotent_under_concurrency() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(n, 2);
+    assert_eq!(n, migrate::MIGRATIONS.len() as i64);
 
     // Unknown actions and foreign events are errors, not silent successes.
     assert!(handle_event(&a, json!({ "action": "drop" }), "m4")
@@ -1321,8 +1353,8 @@ async fn migrate_creates_the_app_role_as_the_master_user() {
         .await
         .unwrap();
     assert_eq!(out["status"], "ok", "{out}");
-    assert_eq!(out["applied"], json!([1, 2]), "{out}");
-    assert_eq!(out["current_version"], 2);
+    assert_eq!(out["applied"], json!([1, 2, 3]), "{out}");
+    assert_eq!(out["current_version"], 3);
     let role = &out["app_role"];
     assert_eq!(role["name"], app.name.as_str());
     assert_eq!(role["created"], true);
@@ -1389,7 +1421,7 @@ async fn migrate_creates_the_app_role_as_the_master_user() {
         .await
         .unwrap();
     assert_eq!(again["applied"], json!([]), "{again}");
-    assert_eq!(again["current_version"], 2);
+    assert_eq!(again["current_version"], 3);
     assert_eq!(again["app_role"]["created"], false, "{again}");
     assert_eq!(again["app_role"]["granted"], json!([]), "{again}");
     assert_eq!(again["app_role"]["rds_iam"], "not_available");
@@ -1589,4 +1621,381 @@ async fn app_role_gets_the_iam_role_when_it_exists() {
         .call(post(Some(&unique("iam-")), &body(1, "merchant_iam")))
         .await;
     assert_eq!(r.status_code, 201, "{}", r.body);
+}
+
+// ---------------------------------------------------------- caller scope --
+
+/// The ledger row of `payment_id`: (caller_account_id, idempotency_key).
+async fn ledger_caller(h: &Harness, payment_id: &str) -> (Option<String>, String) {
+    let id = uuid::Uuid::parse_str(payment_id).unwrap();
+    let row = h
+        .sql()
+        .await
+        .query_one(
+            "SELECT caller_account_id, idempotency_key FROM payments WHERE payment_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn two_callers_with_the_same_key_get_two_payments() {
+    let h = Harness::new(|_| {}).await;
+    let key = unique("shared-");
+
+    // Same key, same body, two accounts: two payments, neither a replay.
+    let a1 = h
+        .call(as_caller(
+            post(Some(&key), &body(700, "merchant_1")),
+            CALLER_A,
+        ))
+        .await;
+    assert_eq!(a1.status_code, 201, "{}", a1.body);
+    let b1 = h
+        .call(as_caller(
+            post(Some(&key), &body(700, "merchant_1")),
+            CALLER_B,
+        ))
+        .await;
+    assert_eq!(b1.status_code, 201, "{}", b1.body);
+    assert!(b1.header("Idempotent-Replayed").is_none());
+    let (pa, pb) = (pid(&a1), pid(&b1));
+    assert_ne!(pa, pb);
+    assert_eq!(h.count_rows().await, 2);
+
+    // Each ledger row carries its caller's account, under the same key.
+    assert_eq!(
+        ledger_caller(&h, &pa).await,
+        (Some(CALLER_A.to_owned()), key.clone())
+    );
+    assert_eq!(
+        ledger_caller(&h, &pb).await,
+        (Some(CALLER_B.to_owned()), key.clone())
+    );
+
+    // Two idempotency records, one per caller, each completed with its payment.
+    let ra = h.record_of(CALLER_A, &key).await.unwrap();
+    let rb = h.record_of(CALLER_B, &key).await.unwrap();
+    assert_eq!(ra.status, idempotency::COMPLETED);
+    assert_eq!(rb.status, idempotency::COMPLETED);
+    assert_eq!(ra.payment_id.as_deref(), Some(pa.as_str()));
+    assert_eq!(rb.payment_id.as_deref(), Some(pb.as_str()));
+
+    // Replays by the same caller get that caller's payment.
+    for (account, first, id) in [(CALLER_A, &a1, &pa), (CALLER_B, &b1, &pb)] {
+        let again = h
+            .call(as_caller(
+                post(Some(&key), &body(700, "merchant_1")),
+                account,
+            ))
+            .await;
+        assert_eq!(again.status_code, 201, "{}", again.body);
+        assert_eq!(again.header("Idempotent-Replayed"), Some("true"));
+        assert_eq!(&pid(&again), id);
+        assert_eq!(again.body, first.body);
+    }
+    assert_eq!(h.count_rows().await, 2);
+
+    // A third caller may use the key with another request; a caller reusing
+    // its own key with another request is still 422.
+    let c = h
+        .call(as_caller(
+            post(Some(&key), &body(999, "merchant_9")),
+            "333344445555",
+        ))
+        .await;
+    assert_eq!(c.status_code, 201, "{}", c.body);
+    let reused = h
+        .call(as_caller(
+            post(Some(&key), &body(999, "merchant_9")),
+            CALLER_A,
+        ))
+        .await;
+    assert_eq!(reused.status_code, 422, "{}", reused.body);
+    assert_eq!(code(&reused), "idempotency_key_reused");
+    assert_eq!(h.count_rows().await, 3);
+
+    // GET /payments/{id}: only the creating account sees its payment; to
+    // anyone else it does not exist (same 404 as an unknown id).
+    let get =
+        |id: &str, account: &str| as_caller(request("GET", &format!("/payments/{id}")), account);
+    let ga = h.call(get(&pa, CALLER_A)).await;
+    assert_eq!(ga.status_code, 200, "{}", ga.body);
+    assert_eq!(ga.json_body()["payment_id"], pa.as_str());
+    let gb = h.call(get(&pb, CALLER_B)).await;
+    assert_eq!(gb.status_code, 200, "{}", gb.body);
+    for (id, account) in [(&pa, CALLER_B), (&pb, CALLER_A), (&pa, "333344445555")] {
+        let other = h.call(get(id, account)).await;
+        assert_eq!(other.status_code, 404, "{id} as {account}: {}", other.body);
+        assert_eq!(code(&other), "payment_not_found");
+        assert!(!other.body.contains(id.as_str()));
+    }
+    // The caller account is not part of the API's answers.
+    assert!(!ga.body.contains(CALLER_A) && !a1.body.contains(CALLER_A));
+}
+
+/// The ledger's UNIQUE (caller_account_id, idempotency_key) scopes keys on
+/// its own: with the DynamoDB records gone (TTL, or a lost completion), the
+/// same caller's retry still finds its payment and another caller's request
+/// with the same key does not receive it.
+#[tokio::test]
+async fn ledger_scopes_keys_per_caller_without_the_dynamodb_record() {
+    let h = Harness::new(|_| {}).await;
+    let key = unique("ledger-");
+    let a1 = h
+        .call(as_caller(
+            post(Some(&key), &body(321, "merchant_1")),
+            CALLER_A,
+        ))
+        .await;
+    assert_eq!(a1.status_code, 201, "{}", a1.body);
+    let pa = pid(&a1);
+
+    let s = services();
+    s.aws()
+        .dynamodb(
+            s.var("DYNAMODB_ENDPOINT_URL"),
+            "DeleteItem",
+            &json!({
+                "TableName": h.state.store.table(),
+                "Key": { "pk": { "S": idempotency::pk(CALLER_A, &key) } },
+            }),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert!(h.record_of(CALLER_A, &key).await.is_none());
+
+    // Another caller, same key and body: its own new payment, not A's.
+    let b1 = h
+        .call(as_caller(
+            post(Some(&key), &body(321, "merchant_1")),
+            CALLER_B,
+        ))
+        .await;
+    assert_eq!(b1.status_code, 201, "{}", b1.body);
+    assert!(b1.header("Idempotent-Replayed").is_none());
+    assert_ne!(pid(&b1), pa);
+
+    // The same caller's retry: the ledger row is found, same payment.
+    let a2 = h
+        .call(as_caller(
+            post(Some(&key), &body(321, "merchant_1")),
+            CALLER_A,
+        ))
+        .await;
+    assert_eq!(a2.status_code, 201, "{}", a2.body);
+    assert_eq!(a2.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(pid(&a2), pa);
+    assert_eq!(
+        h.record_of(CALLER_A, &key).await.unwrap().status,
+        idempotency::COMPLETED
+    );
+    assert_eq!(h.count_rows().await, 2);
+}
+
+/// Many callers racing on one key: exactly one payment per caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_callers_on_one_key_get_one_payment_each() {
+    let h = Harness::new(|c| {
+        c.db.pool_size = 16;
+        c.db.pool_wait = Duration::from_secs(60);
+    })
+    .await;
+    let key = unique("race-");
+    let accounts: Vec<String> = (0..6)
+        .map(|i| format!("{:012}", 500_000_000_000u64 + i))
+        .collect();
+    let mut tasks = Vec::new();
+    for account in &accounts {
+        for _ in 0..8 {
+            let state = h.state.clone();
+            let ev = as_caller(post(Some(&key), &body(42, "merchant_1")), account);
+            let account = account.clone();
+            tasks.push(tokio::spawn(
+                async move { (account, call(&state, ev).await) },
+            ));
+        }
+    }
+    let mut ids: HashMap<String, HashSet<String>> = HashMap::new();
+    for t in tasks {
+        let (account, r) = t.await.unwrap();
+        match r.status_code {
+            201 => {
+                ids.entry(account).or_default().insert(pid(&r));
+            }
+            // A concurrent attempt of the same caller still in flight.
+            409 => assert_eq!(code(&r), "idempotency_in_progress"),
+            other => panic!("{account}: {other} {}", r.body),
+        }
+    }
+    assert_eq!(h.count_rows().await, accounts.len() as i64);
+    let all: HashSet<&String> = ids.values().flatten().collect();
+    assert_eq!(all.len(), accounts.len(), "{ids:?}");
+    for account in &accounts {
+        let rec = h.record_of(account, &key).await.unwrap();
+        assert_eq!(rec.status, idempotency::COMPLETED, "{account}");
+        let row: Option<String> = h
+            .sql()
+            .await
+            .query_one(
+                "SELECT caller_account_id FROM payments WHERE payment_id = $1",
+                &[&uuid::Uuid::parse_str(rec.payment_id.as_deref().unwrap()).unwrap()],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(row.as_deref(), Some(account.as_str()));
+        if let Some(seen) = ids.get(account) {
+            assert_eq!(seen.len(), 1, "{account}: {seen:?}");
+            assert!(seen.contains(rec.payment_id.as_deref().unwrap()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn missing_identity_is_refused_and_nothing_is_written() {
+    let h = Harness::new(|_| {}).await;
+    let key = unique("anon-");
+    let r = h
+        .call(unsigned(post(Some(&key), &body(100, "merchant_1"))))
+        .await;
+    assert_eq!(r.status_code, 403, "{}", r.body);
+    assert_eq!(code(&r), "caller_identity_missing");
+    assert_eq!(r.header("Content-Type"), Some("application/json"));
+    assert_eq!(h.count_rows().await, 0);
+    assert!(h.record(&key).await.is_none());
+
+    // requestContext.accountId (the API owner's account) is no identity.
+    let mut ev = unsigned(post(Some(&key), &body(100, "merchant_1")));
+    ev["requestContext"]["accountId"] = json!(CALLER_A);
+    assert_eq!(h.call(ev).await.status_code, 403);
+    // A malformed identity neither.
+    let mut ev = post(Some(&key), &body(100, "merchant_1"));
+    ev["requestContext"]["identity"]["accountId"] = json!("1111-2222-3333");
+    let bad = h.call(ev).await;
+    assert_eq!(bad.status_code, 403, "{}", bad.body);
+    assert_eq!(code(&bad), "caller_identity_invalid");
+    assert_eq!(h.count_rows().await, 0);
+    assert!(h.record(&key).await.is_none());
+
+    // An existing payment is not readable without an identity.
+    let ok = h.call(post(Some(&key), &body(100, "merchant_1"))).await;
+    assert_eq!(ok.status_code, 201, "{}", ok.body);
+    let id = pid(&ok);
+    let g = h
+        .call(unsigned(request("GET", &format!("/payments/{id}"))))
+        .await;
+    assert_eq!(g.status_code, 403, "{}", g.body);
+    assert_eq!(code(&g), "caller_identity_missing");
+    assert!(!g.body.contains(&id));
+
+    // GET /health stays open and answers the same, signed or not.
+    let signed = h.call(health(Some("writable"))).await;
+    let anon = h.call(unsigned(health(Some("writable")))).await;
+    assert_eq!(anon.status_code, 200, "{}", anon.body);
+    assert_eq!(signed.body, anon.body);
+    let anon_body = anon.json_body();
+    let keys: Vec<&String> = anon_body.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["checks", "database_writable", "region", "role", "status"]
+    );
+}
+
+/// Migration 0003 on a ledger written before callers were recorded: the old
+/// rows keep a NULL caller and are readable by nobody through the API, every
+/// new row must name its caller, and an old key does not block a caller.
+#[tokio::test]
+async fn caller_migration_on_a_populated_ledger() {
+    let db = create_database().await;
+    let table = unique("sessions-");
+    create_table(&table).await;
+    // The ledger as the previous release left it: migrations 1 and 2 applied
+    // (recorded with their checksums) and one payment without a caller.
+    let su = services().connect(&db).await;
+    su.batch_execute(
+        "CREATE TABLE schema_migrations (
+             version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())",
+    )
+    .await
+    .unwrap();
+    for m in &migrate::MIGRATIONS[..2] {
+        su.batch_execute(m.sql).await.unwrap();
+        let sum = {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(m.sql.as_bytes()))
+        };
+        su.execute(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            &[&m.version, &m.name, &sum],
+        )
+        .await
+        .unwrap();
+    }
+    let legacy = uuid::Uuid::new_v4();
+    let key = unique("legacy-");
+    su.execute(
+        "INSERT INTO payments (payment_id, idempotency_key, request_fingerprint, amount_minor, \
+         currency, merchant_id, region) VALUES ($1, $2, repeat('a', 64), 5, 'USD', 'merchant_1', 'us-east-1')",
+        &[&legacy, &key],
+    )
+    .await
+    .unwrap();
+
+    let app = AppUser::new();
+    let secret = master_secret().await;
+    let state = state_with(&db, &table, &app.env(&secret), |_| {});
+    let out = handle_event(&state, json!({ "action": "migrate" }), "m")
+        .await
+        .unwrap();
+    assert_eq!(out["applied"], json!([3]), "{out}");
+    assert_eq!(out["current_version"], 3);
+    app.set_password().await;
+
+    let caller: Option<String> = su
+        .query_one(
+            "SELECT caller_account_id FROM payments WHERE payment_id = $1",
+            &[&legacy],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(caller, None);
+    // Nobody reads the legacy row through the API.
+    let g = call(&state, request("GET", &format!("/payments/{legacy}"))).await;
+    assert_eq!(g.status_code, 404, "{}", g.body);
+    // The legacy key does not block a caller: a new payment of its own.
+    let r = call(&state, post(Some(&key), &body(5, "merchant_1"))).await;
+    assert_eq!(r.status_code, 201, "{}", r.body);
+    assert_ne!(pid(&r), legacy.to_string());
+    // No new row without a caller, nor with a malformed one; the old unique
+    // key is gone, the per-caller one holds.
+    for (caller, state) in [
+        (None, "23514"),
+        (Some("12345"), "23514"),
+        (Some(CALLER_A), "23505"),
+    ] {
+        let err = su
+            .execute(
+                "INSERT INTO payments (payment_id, idempotency_key, request_fingerprint, amount_minor, \
+                 currency, merchant_id, region, caller_account_id) \
+                 VALUES ($1, $2, repeat('b', 64), 5, 'USD', 'merchant_1', 'us-east-1', $3)",
+                &[&uuid::Uuid::new_v4(), &key, &caller],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code().unwrap().code(), state, "{caller:?}: {err}");
+    }
+    su.execute(
+        "INSERT INTO payments (payment_id, idempotency_key, request_fingerprint, amount_minor, \
+         currency, merchant_id, region, caller_account_id) \
+         VALUES ($1, $2, repeat('b', 64), 5, 'USD', 'merchant_1', 'us-east-1', $3)",
+        &[&uuid::Uuid::new_v4(), &key, &CALLER_B],
+    )
+    .await
+    .unwrap();
 }
