@@ -14,7 +14,14 @@ INPUT   either the rebuilt AWS schema `aws-provider-schema.json.gz`
         `terraform providers schema -json` (it may hold other providers too,
         e.g. registry.terraform.io/hashicorp/random with
         `ephemeral_resource_schemas`). Gzip is detected by content.
---check exit 1 (and write nothing) if schema/providers.json would change.
+--check exit 1 (and write nothing) if the output would change. When INPUT
+        is the default ../shared file and it does not exist (a user's clone
+        never has ../shared), the comparison is skipped with exit 0: the
+        vendored file in the repo is the source of truth.
+--output PATH
+        where to write (repo-relative; default schema/providers.json). The
+        real 5.100.0 schema goes to schema/providers-5.100.0.json through
+        scripts/provider-schema.sh.
 --provider-version ADDR=VERSION
         record VERSION for provider ADDR in the provenance. Without it the
         version comes from a sibling `<name>.meta.json`
@@ -287,6 +294,8 @@ def main(argv=None):
                     help="exit 1 if schema/providers.json would change; write nothing")
     ap.add_argument("--provider-version", action="append", default=[], metavar="ADDR=VERSION",
                     help="provider version to record in the provenance")
+    ap.add_argument("--output", default=OUTPUT_FILE,
+                    help="output file, repo-relative (default: %(default)s)")
     args = ap.parse_args(argv)
 
     overrides = {}
@@ -301,13 +310,18 @@ def main(argv=None):
     input_path = os.path.normpath(args.input if os.path.isabs(args.input) else (
         args.input if os.path.exists(args.input) and args.input != DEFAULT_INPUT
         else repo_path(args.input)))
+    if args.check and args.input == DEFAULT_INPUT and not os.path.exists(input_path):
+        print(f"vendor-schema: {args.output}: comparison skipped, {DEFAULT_INPUT} is absent "
+              "(only the developers' machines have it; the vendored file is the source of truth)")
+        return 0
     try:
         text = render(build(input_path, overrides))
     except VendorError as e:
         print(f"vendor-schema: error: {e}", file=sys.stderr)
         return 1
 
-    out_path = repo_path(OUTPUT_FILE)
+    out_name = args.output
+    out_path = repo_path(out_name)
     try:
         with open(out_path, encoding="utf-8") as f:
             current = f.read()
@@ -316,20 +330,20 @@ def main(argv=None):
 
     if args.check:
         if current != text:
-            print(f"vendor-schema: {OUTPUT_FILE} is out of date; "
+            print(f"vendor-schema: {out_name} is out of date; "
                   "run `python3 scripts/vendor-schema.py`", file=sys.stderr)
             return 1
-        print(f"vendor-schema: {OUTPUT_FILE} is up to date")
+        print(f"vendor-schema: {out_name} is up to date")
         return 0
 
     if current == text:
-        print(f"vendor-schema: {OUTPUT_FILE} unchanged")
+        print(f"vendor-schema: {out_name} unchanged")
         return 0
     tmp = out_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(tmp, out_path)
-    print(f"vendor-schema: wrote {OUTPUT_FILE}")
+    print(f"vendor-schema: wrote {out_name}")
     return 0
 
 

@@ -105,7 +105,7 @@ fn read_tree(
 
 /// Schema and reference findings of a tree.
 pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<Finding> {
-    tfcheck::check_tree(tree, Schemas::vendored())
+    tfcheck::check_tree_versions(tree, &Schemas::vendored_versions())
 }
 
 /// `drgen posture --env NAME`: reads the generated tree of the environment.

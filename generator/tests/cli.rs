@@ -1233,9 +1233,44 @@ fn check_reports_an_unknown_attribute() {
              modules/primary/main.tf.json: aws_sns_topic.alerts: `drgen_bogus`: unsupported argument `drgen_bogus` \
              (not in the schema; expected one of: ",
         )
-        .stderr("check failed: 2 violation(s)\n")
+        // Once per provider version: each lists its own arguments.
+        .stderr("check failed: 3 violation(s)\n")
         .status(1)
         .run();
+}
+
+#[test]
+fn check_names_the_provider_version_an_attribute_breaks() {
+    // `region` on a resource exists only in provider 6.x: 5.100 rejects it.
+    let repo = Repo::generated();
+    let rel = "modules/global/main.tf.json";
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&repo.read(rel)).expect("generated JSON");
+    let table = json
+        .pointer_mut("/resource/aws_dynamodb_table/sessions")
+        .and_then(serde_json::Value::as_object_mut)
+        .expect("aws_dynamodb_table.sessions in modules/global");
+    table.insert("region".to_owned(), serde_json::Value::from("us-east-1"));
+    repo.write(rel, serde_json::to_string_pretty(&json).expect("serialize"));
+    let out = drgen_cmd()
+        .arg("--repo")
+        .arg(repo.path())
+        .arg("check")
+        .output()
+        .expect("run drgen");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("aws_dynamodb_table.sessions"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("unsupported argument `region`") && l.ends_with("[aws 5.100.0]")),
+        "{stdout}"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -105,10 +105,14 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
                     ..Lifecycle::default()
                 });
             let g = scope.add(g);
+            // The AWS provider's own generator (Secrets Manager
+            // GetRandomPassword), in 5.100 and 6.x alike: no second provider.
+            // Alphanumeric only: RDS rejects '/', '"', '@' and spaces.
             let pw = scope
-                .ephemeral("random_password", "master")
-                .set("length", Expr::Int(40))
-                .set("special", false);
+                .ephemeral("aws_secretsmanager_random_password", "master")
+                .set("password_length", Expr::Int(40))
+                .set("exclude_punctuation", true)
+                .set("include_space", false);
             let pw = scope.add(pw);
             let secret = scope
                 .named("aws_secretsmanager_secret", "master", &Name::of(NameKind::MasterSecret))
@@ -131,7 +135,7 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
                         "jsonencode",
                         vec![object([
                             ("username", Expr::from(MASTER_USERNAME)),
-                            ("password", pw.attr("result")),
+                            ("password", pw.attr("random_password")),
                         ])],
                     ),
                 )
@@ -146,7 +150,7 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, net: &Network, inputs: &DbInputs)
                 .set("engine_version", g.attr("engine_version"))
                 .set("database_name", inputs.database_name.clone())
                 .set("master_username", MASTER_USERNAME)
-                .set("master_password_wo", pw.attr("result"))
+                .set("master_password_wo", pw.attr("random_password"))
                 .set(
                     "master_password_wo_version",
                     Expr::Int(MASTER_PASSWORD_VERSION),

@@ -42,8 +42,9 @@ pub fn build(scope: &mut Scope<'_>, replica_region: &Expr) -> Address {
             Body::new()
                 .set("region_name", replica_region.clone())
                 .set("point_in_time_recovery", true)
-                .set("propagate_tags", true)
-                .set("deletion_protection_enabled", false),
+                // No `deletion_protection_enabled` here: provider 6.x only
+                // (5.100 rejects it); replicas are unprotected by default.
+                .set("propagate_tags", true),
         );
     scope.add(t)
 }

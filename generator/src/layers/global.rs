@@ -12,12 +12,11 @@ use crate::config::Env;
 use crate::model::expr::{object, var, Expr, Ref, Root};
 use crate::model::{
     Address, Module, ModuleCall, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
-    Variable,
 };
 use crate::policy::naming::NameContext;
 
-use super::roots::{aws_provider, dir as root_dir, remote_output, remote_state, state_key};
-use super::{vars, AWS_FLOOR, AWS_PIN, TERRAFORM_FLOOR, TERRAFORM_PIN};
+use super::roots::{aws_provider, dir as root_dir, remote_output, remote_state};
+use super::{vars, AWS_FLOOR, TERRAFORM_FLOOR};
 
 /// The module directory.
 pub const DIR: &str = "modules/global";
@@ -92,27 +91,29 @@ pub fn module() -> Module {
         "Create the zone (true) or look up an existing public zone (false).",
         None,
     );
-    let custom_domain = m.variable(Variable {
-        name: "custom_domain_name".into(),
-        ty: "string".into(),
-        description: "Custom domain for client failover (mode b), inside the zone; null for mode (a): operator records only.".into(),
-        default: Some(Expr::Null),
-        sensitive: false,
-        validations: vec![crate::model::Condition {
-            condition: Expr::Binary(
-                crate::model::expr::Op::Or,
+    let custom_domain = vars::variable(
+        &mut m,
+        "custom_domain_name",
+        "string",
+        "Custom domain for client failover (mode b), inside the zone; null for mode (a): operator records only.",
+        Some(Expr::Null),
+        // A conditional, not `||`: Terraform evaluates both sides of `||`,
+        // and endswith(null, ...) fails (invariant P42).
+        vec![crate::model::Condition {
+            condition: Expr::Cond(
                 Box::new(crate::model::expr::bin(crate::model::expr::Op::Eq, var("custom_domain_name"), Expr::Null)),
+                Box::new(Expr::Bool(true)),
                 Box::new(crate::model::expr::call(
                     "endswith",
                     vec![
-                        crate::model::expr::call("coalesce", vec![var("custom_domain_name"), Expr::from("")]),
+                        var("custom_domain_name"),
                         crate::model::expr::tpl(vec![crate::model::expr::lit("."), crate::model::expr::interp(var("zone_name"))]),
                     ],
                 )),
             ),
             error_message: "custom_domain_name must be inside zone_name.".into(),
         }],
-    });
+    );
     let cert_arns = declare(
         &mut m,
         "certificate_arns",
@@ -147,7 +148,8 @@ pub fn module() -> Module {
         drop(s);
         let mut s = m.scope(Some(dr_provider.clone()), names0);
         let d = s.add(s.data("aws_region", "dr"));
-        (p.attr("region"), d.attr("region"))
+        // `id`: the region name in provider 5.x and 6.x alike.
+        (p.attr("id"), d.attr("id"))
     };
     let names_p = NameContext {
         suffix: suffix.clone(),
@@ -306,15 +308,6 @@ pub fn module() -> Module {
 /// Builds `envs/<env>/global`.
 pub fn root(env: &Env, module: &Module) -> Module {
     let f = &env.file;
-    let mut rp = BTreeMap::new();
-    rp.insert(
-        "aws".to_owned(),
-        RequiredProvider {
-            source: "hashicorp/aws".into(),
-            version: AWS_PIN.into(),
-            configuration_aliases: vec![],
-        },
-    );
     let mut root = Module::new(
         &root_dir(&env.name, "global"),
         ModuleKind::Root {
@@ -322,17 +315,7 @@ pub fn root(env: &Env, module: &Module) -> Module {
             layer: "global".into(),
         },
         &format!("global layer of environment {}", env.name),
-        TerraformBlock {
-            required_version: TERRAFORM_PIN.into(),
-            required_providers: rp,
-            backend: Some(crate::model::S3Backend {
-                bucket: f.state.bucket.clone(),
-                key: state_key(&env.name, "global"),
-                region: f.state.region.clone(),
-                encrypt: true,
-                use_lockfile: true,
-            }),
-        },
+        super::roots::terraform(env, "global"),
     );
     root.provider(aws_provider(env, &f.regions.primary, None));
     root.provider(aws_provider(env, &f.regions.dr, Some("dr")));

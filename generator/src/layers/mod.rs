@@ -12,13 +12,13 @@ use crate::model::Module;
 
 /// Terraform floor of reusable modules: write-only attributes need 1.11.
 pub const TERRAFORM_FLOOR: &str = ">= 1.11.0";
-/// Provider floors of reusable modules.
-pub const AWS_FLOOR: &str = ">= 6.25.0";
-pub const RANDOM_FLOOR: &str = ">= 3.7.0";
-/// Roots pin to the schema the generator validates against.
+/// Provider floor of reusable modules: the oldest provider the generated
+/// configuration is verified against (schema check and real Terraform).
+pub const AWS_FLOOR: &str = ">= 5.100.0";
+/// Roots accept both provider majors the generator validates against
+/// (`schema/providers-5.100.0.json` and `schema/providers.json`, 6.25).
 pub const TERRAFORM_PIN: &str = ">= 1.11.0, < 2.0.0";
-pub const AWS_PIN: &str = "~> 6.25";
-pub const RANDOM_PIN: &str = "~> 3.7";
+pub const AWS_PIN: &str = ">= 5.100.0, < 7.0.0";
 
 /// The layers in apply order.
 pub const LAYERS: &[&str] = &["primary", "dr", "global"];

@@ -13,7 +13,7 @@ use crate::model::expr::{interp, lit, tpl, Expr};
 use crate::model::{Address, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock};
 use crate::policy::naming::NameContext;
 
-use super::{vars, AWS_FLOOR, RANDOM_FLOOR, TERRAFORM_FLOOR};
+use super::{vars, AWS_FLOOR, TERRAFORM_FLOOR};
 
 /// The directory of a regional module.
 pub fn dir(role: Role) -> String {
@@ -33,16 +33,6 @@ fn versions(role: Role) -> TerraformBlock {
             },
         },
     );
-    if role == Role::Primary {
-        rp.insert(
-            "random".to_owned(),
-            RequiredProvider {
-                source: "hashicorp/random".into(),
-                version: RANDOM_FLOOR.into(),
-                configuration_aliases: vec![],
-            },
-        );
-    }
     TerraformBlock {
         required_version: TERRAFORM_FLOOR.into(),
         required_providers: rp,
@@ -182,7 +172,8 @@ pub fn build(role: Role) -> Module {
     let env = Env {
         role,
         suffix: suffix.clone(),
-        region: region_ds.attr("region"),
+        // `id` is the region name in provider 5.x and 6.x alike (6.x adds `region`).
+        region: region_ds.attr("id"),
         account: account_ds.attr("account_id"),
         partition: partition_ds.attr("partition"),
     };

@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::policy::naming::NameContext;
 
-use super::{AWS_PIN, RANDOM_PIN, TERRAFORM_PIN};
+use super::{AWS_PIN, TERRAFORM_PIN};
 
 /// Where the built function package is, relative to a root directory.
 pub const PACKAGE_FROM_ROOT: &str = "/../../../dist/payment-handler.zip";
@@ -28,7 +28,8 @@ pub fn state_key(env: &str, layer: &str) -> String {
     format!("{env}/{layer}/terraform.tfstate")
 }
 
-fn terraform(env: &Env, layer: &str, random: bool) -> TerraformBlock {
+/// The `terraform` block of a root: pinned versions and the S3 backend.
+pub fn terraform(env: &Env, layer: &str) -> TerraformBlock {
     let mut rp = BTreeMap::new();
     rp.insert(
         "aws".to_owned(),
@@ -38,16 +39,6 @@ fn terraform(env: &Env, layer: &str, random: bool) -> TerraformBlock {
             configuration_aliases: vec![],
         },
     );
-    if random {
-        rp.insert(
-            "random".to_owned(),
-            RequiredProvider {
-                source: "hashicorp/random".into(),
-                version: RANDOM_PIN.into(),
-                configuration_aliases: vec![],
-            },
-        );
-    }
     TerraformBlock {
         required_version: TERRAFORM_PIN.into(),
         required_providers: rp,
@@ -127,7 +118,7 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
             layer: layer.to_owned(),
         },
         &description,
-        terraform(env, layer, role == Role::Primary),
+        terraform(env, layer),
     );
     let (region, other) = match role {
         Role::Primary => (&f.regions.primary, &f.regions.dr),

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::model::expr::{Expr, Part, Root};
 use crate::model::{Mode, Module, ModuleKind, Resource};
-use crate::policy::tagging;
+use crate::policy::{naming, tagging};
 use crate::tfcheck::Schemas;
 
 /// One broken invariant.
@@ -91,6 +91,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("P35", "taggable resources carry the mandatory tags in their own tags; no default_tags"),
     ("P36", "S3 backend with encrypt and use_lockfile, no dynamodb_table"),
     ("P40", "one provider strategy per module: aliases, never per-resource region"),
+    ("P41", "names avoid the prefixes, suffixes and names AWS or the provider reserve for their type"),
+    ("P42", "variable validations call no function that fails on a null or empty value, unless a conditional guards it"),
 ];
 
 /// Checks every module of the project.
@@ -123,7 +125,232 @@ pub fn check_module(m: &Module) -> Vec<Violation> {
     tags(&mut o);
     backend(&mut o);
     providers(&mut o);
+    reserved_names(&mut o);
+    validations(&mut o);
     o.v
+}
+
+/// P41: the literal start, end or whole of every name attribute that has
+/// reserved values (`naming::RESERVED`).
+fn reserved_names(o: &mut Out<'_>) {
+    let m = o.m;
+    for r in m.resources.values().filter(|r| r.mode == Mode::Managed) {
+        for rule in naming::RESERVED
+            .iter()
+            .filter(|x| x.resource_type == r.rtype)
+        {
+            let Some(v) = r.get(rule.attribute) else {
+                continue;
+            };
+            let problem = match v {
+                Expr::Str(s) => rule.name_problem(s),
+                Expr::Template(parts) => {
+                    let lead: String = parts
+                        .iter()
+                        .map_while(|p| match p {
+                            Part::Lit(s) => Some(s.as_str()),
+                            Part::Interp(_) => None,
+                        })
+                        .collect();
+                    let mut tail: Vec<&str> = parts
+                        .iter()
+                        .rev()
+                        .map_while(|p| match p {
+                            Part::Lit(s) => Some(s.as_str()),
+                            Part::Interp(_) => None,
+                        })
+                        .collect();
+                    tail.reverse();
+                    rule.prefix_problem(&lead)
+                        .or_else(|| rule.suffix_problem(&tail.concat()))
+                }
+                _ => None,
+            };
+            if let Some(why) = problem {
+                o.at(r, "P41", format!("{} {why}", rule.attribute));
+            }
+        }
+    }
+}
+
+/// Functions that fail on a null argument (or, for collections and
+/// strings, on an empty one where noted by their use). Terraform 1.11
+/// evaluates both sides of `||` and `&&`, so only a conditional expression
+/// (or `can`/`try`) protects a call from a null value.
+const NULL_UNSAFE: &[&str] = &[
+    "endswith",
+    "startswith",
+    "length",
+    "lower",
+    "upper",
+    "title",
+    "regex",
+    "regexall",
+    "split",
+    "substr",
+    "trim",
+    "trimspace",
+    "trimprefix",
+    "trimsuffix",
+    "replace",
+    "strrev",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "contains",
+    "keys",
+    "values",
+    "join",
+    "element",
+    "index",
+    "lookup",
+    "one",
+    "tonumber",
+    "abs",
+    "ceil",
+    "floor",
+    "max",
+    "min",
+    "distinct",
+    "flatten",
+    "sort",
+    "reverse",
+    "base64decode",
+    "jsondecode",
+];
+
+/// P42: variable validations of variables that may be null (a null
+/// default) must not call a null-unsafe function on them unguarded, nor
+/// `coalesce`/`coalescelist` with only null or empty arguments.
+fn validations(o: &mut Out<'_>) {
+    let m = o.m;
+    let nullable: std::collections::BTreeSet<&str> = m
+        .variables
+        .values()
+        .filter(|v| matches!(v.default, Some(Expr::Null)))
+        .map(|v| v.name.as_str())
+        .collect();
+    for v in m.variables.values() {
+        for c in &v.validations {
+            let mut found = Vec::new();
+            unsafe_calls(&c.condition, &nullable, &mut Vec::new(), &mut found);
+            for msg in found {
+                o.module(&format!("var.{}", v.name), "P42", msg);
+            }
+        }
+    }
+}
+
+fn var_refs(e: &Expr) -> Vec<&str> {
+    e.refs()
+        .into_iter()
+        .filter_map(|r| match &r.root {
+            Root::Var(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Variables an argument passes on as they are (a nested call is checked
+/// on its own: `coalesce(var.x, "d")` is not null).
+fn direct_var_refs(e: &Expr) -> Vec<&str> {
+    match e {
+        Expr::Ref(r) => match &r.root {
+            Root::Var(n) => vec![n.as_str()],
+            _ => vec![],
+        },
+        Expr::Template(parts) => parts
+            .iter()
+            .flat_map(|p| match p {
+                Part::Interp(x) => direct_var_refs(x),
+                Part::Lit(_) => vec![],
+            })
+            .collect(),
+        Expr::List(l) => l.iter().flat_map(direct_var_refs).collect(),
+        _ => vec![],
+    }
+}
+
+fn unsafe_calls<'e>(
+    e: &'e Expr,
+    nullable: &std::collections::BTreeSet<&str>,
+    guarded: &mut Vec<&'e str>,
+    out: &mut Vec<String>,
+) {
+    let exposed = |x: &str, guarded: &[&str]| nullable.contains(x) && !guarded.contains(&x);
+    match e {
+        Expr::Call(f, _) if f == "can" || f == "try" => {}
+        Expr::Call(f, args) => {
+            if NULL_UNSAFE.contains(&f.as_str()) {
+                for a in args {
+                    for x in direct_var_refs(a) {
+                        if exposed(x, guarded) {
+                            out.push(format!(
+                                "validation calls {f}() on var.{x}, which may be null: guard it with `var.{x} == null ? true : ...` (Terraform evaluates both sides of || and &&)"
+                            ));
+                        }
+                    }
+                }
+            }
+            if (f == "coalesce" || f == "coalescelist")
+                && args.iter().all(|a| match a {
+                    Expr::Null => true,
+                    Expr::Str(s) => s.is_empty(),
+                    Expr::List(l) => l.is_empty(),
+                    Expr::Object(m) => m.is_empty(),
+                    Expr::Ref(_) => var_refs(a).iter().all(|x| exposed(x, guarded)),
+                    _ => false,
+                })
+            {
+                out.push(format!(
+                    "validation calls {f}() where every argument may be null or empty: it fails then; use a conditional expression"
+                ));
+            }
+            for a in args {
+                unsafe_calls(a, nullable, guarded, out);
+            }
+        }
+        Expr::Cond(c, t, f) => {
+            unsafe_calls(c, nullable, guarded, out);
+            let before = guarded.len();
+            guarded.extend(var_refs(c));
+            unsafe_calls(t, nullable, guarded, out);
+            unsafe_calls(f, nullable, guarded, out);
+            guarded.truncate(before);
+        }
+        Expr::Binary(_, a, b) => {
+            unsafe_calls(a, nullable, guarded, out);
+            unsafe_calls(b, nullable, guarded, out);
+        }
+        Expr::Not(a) => unsafe_calls(a, nullable, guarded, out),
+        Expr::Template(parts) => {
+            for p in parts {
+                if let Part::Interp(x) = p {
+                    unsafe_calls(x, nullable, guarded, out);
+                }
+            }
+        }
+        Expr::List(l) => {
+            for x in l {
+                unsafe_calls(x, nullable, guarded, out);
+            }
+        }
+        Expr::Object(m) => {
+            for x in m.values() {
+                unsafe_calls(x, nullable, guarded, out);
+            }
+        }
+        Expr::ForList { coll, body, .. } => {
+            unsafe_calls(coll, nullable, guarded, out);
+            unsafe_calls(body, nullable, guarded, out);
+        }
+        Expr::Null
+        | Expr::Bool(_)
+        | Expr::Int(_)
+        | Expr::Float(_)
+        | Expr::Str(_)
+        | Expr::Ref(_) => {}
+    }
 }
 
 fn managed<'a>(m: &'a Module, rtype: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {

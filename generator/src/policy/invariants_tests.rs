@@ -149,7 +149,7 @@ fn lambda_env(m: &mut Module) -> &mut std::collections::BTreeMap<String, Expr> {
 fn names() -> NameContext {
     NameContext {
         suffix: var("environment_suffix"),
-        region: data("aws_region", "current", "region"),
+        region: data("aws_region", "current", "id"),
         account: data("aws_caller_identity", "current", "account_id"),
     }
 }
@@ -1016,6 +1016,127 @@ breaks! {
     p40_region_on_a_data_source_of_an_aliased_module: GLOBAL, |m| {
         set(m, "data.aws_region.dr", "region", "us-east-2");
     } => [("P40", "data.aws_region.dr")];
+
+    // P41: reserved prefixes, suffixes and names.
+    p41_security_group_sg_prefix: PRIMARY, |m| {
+        replace(m, "aws_security_group.lambda", "name",
+            tpl(vec![lit("sg-lambda-"), interp(var("environment_suffix"))]));
+    } => [("P41", "aws_security_group.lambda")];
+
+    p41_security_group_named_default: DR, |m| {
+        replace(m, "aws_security_group.aurora", "name", "default");
+    } => [("P41", "aws_security_group.aurora")];
+
+    p41_kms_alias_aws_prefix: PRIMARY, |m| {
+        replace(m, "aws_kms_alias.app", "name", "alias/aws/app");
+    } => [("P41", "aws_kms_alias.app")];
+
+    p41_db_subnet_group_default: DR, |m| {
+        replace(m, "aws_db_subnet_group.this", "name", "DEFAULT");
+    } => [("P41", "aws_db_subnet_group.this")];
+
+    p41_sns_topic_fifo_suffix: PRIMARY, |m| {
+        replace(m, "aws_sns_topic.alerts", "name",
+            tpl(vec![lit("alerts-"), interp(var("environment_suffix")), lit(".fifo")]));
+    } => [("P41", "aws_sns_topic.alerts")];
+
+    // P42: null-safe variable validations.
+    p42_or_does_not_short_circuit: GLOBAL, |m| {
+        let v = m.variables.get_mut("custom_domain_name").expect("variable");
+        v.validations[0].condition = crate::model::expr::bin(
+            crate::model::expr::Op::Or,
+            crate::model::expr::bin(crate::model::expr::Op::Eq, var("custom_domain_name"), Expr::Null),
+            crate::model::expr::call("endswith", vec![
+                crate::model::expr::call("coalesce", vec![var("custom_domain_name"), Expr::from("")]),
+                Expr::from(".example.com"),
+            ]),
+        );
+    } => [("P42", "var.custom_domain_name")];
+
+    p42_unguarded_call_on_nullable_variable: GLOBAL, |m| {
+        let v = m.variables.get_mut("custom_domain_name").expect("variable");
+        v.validations[0].condition = crate::model::expr::bin(
+            crate::model::expr::Op::Gt,
+            crate::model::expr::call("length", vec![var("custom_domain_name")]),
+            Expr::Int(3),
+        );
+    } => [("P42", "var.custom_domain_name")];
+}
+
+#[test]
+fn p42_names_the_failing_call_and_accepts_guards() {
+    let v = after(GLOBAL, |m| {
+        let v = m.variables.get_mut("custom_domain_name").expect("variable");
+        v.validations[0].condition = crate::model::expr::bin(
+            crate::model::expr::Op::Or,
+            crate::model::expr::bin(
+                crate::model::expr::Op::Eq,
+                var("custom_domain_name"),
+                Expr::Null,
+            ),
+            crate::model::expr::call(
+                "endswith",
+                vec![
+                    crate::model::expr::call(
+                        "coalesce",
+                        vec![var("custom_domain_name"), Expr::from("")],
+                    ),
+                    Expr::from(".example.com"),
+                ],
+            ),
+        );
+    });
+    // The bug real Terraform hit: coalesce(null, "") fails, and `||` does
+    // not protect it. endswith() itself gets a non-null value here.
+    assert_eq!(
+        messages(&v),
+        ["validation calls coalesce() where every argument may be null or empty: it fails then; use a conditional expression"]
+    );
+    // can() and a conditional guard are safe; coalesce with a non-empty literal too.
+    let v = after(GLOBAL, |m| {
+        let v = m.variables.get_mut("custom_domain_name").expect("variable");
+        v.validations[0].condition = crate::model::expr::bin(
+            crate::model::expr::Op::And,
+            crate::model::expr::call(
+                "can",
+                vec![crate::model::expr::call(
+                    "length",
+                    vec![var("custom_domain_name")],
+                )],
+            ),
+            crate::model::expr::call(
+                "endswith",
+                vec![
+                    crate::model::expr::call(
+                        "coalesce",
+                        vec![var("custom_domain_name"), Expr::from("x.example.com")],
+                    ),
+                    Expr::from(".example.com"),
+                ],
+            ),
+        );
+    });
+    assert!(v.is_empty(), "{v:#?}");
+}
+
+#[test]
+fn p41_table_names_avoid_reserved_values() {
+    for spec in crate::policy::naming::TABLE {
+        let Some(attr) = spec.attribute else { continue };
+        let name = crate::policy::naming::Name::of(spec.kind).render(
+            "dev",
+            "us-east-1",
+            "123456789012",
+            1,
+        );
+        if let Some(r) = crate::policy::naming::reserved(spec.resource_type, attr) {
+            assert_eq!(r.name_problem(&name), None, "{}", spec.resource_type);
+        }
+    }
+    let sg = crate::policy::naming::reserved("aws_security_group", "name").expect("sg rules");
+    assert!(sg
+        .name_problem("sg-lambda-dev")
+        .is_some_and(|m| m.contains("cannot begin with sg-")));
 }
 
 // ---------------------------------------------------------------------------

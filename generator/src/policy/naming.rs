@@ -109,6 +109,137 @@ const DASHBOARD: Limit = limit(
 const ALARM: Limit = limit("CloudWatch alarm name", 255, Charset::Printable);
 const TAG: Limit = limit("Name tag value", 256, Charset::Printable);
 
+/// Prefixes, suffixes and whole names that AWS or the provider reserve for a
+/// resource type's name attribute. A name that uses one is rejected at plan
+/// (provider validation) or at apply (the AWS API), so the policy refuses it
+/// first, for the table's names ([`check_name`]) and for any name in the
+/// model (invariant P41).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserved {
+    pub resource_type: &'static str,
+    pub attribute: &'static str,
+    /// Case-sensitive prefixes, with the reason.
+    pub prefixes: &'static [(&'static str, &'static str)],
+    pub suffixes: &'static [(&'static str, &'static str)],
+    /// Whole names (compared case-insensitively).
+    pub names: &'static [(&'static str, &'static str)],
+}
+
+/// Every reserved prefix, suffix and name the generator knows of, by type.
+pub const RESERVED: &[Reserved] = &[
+    Reserved {
+        resource_type: "aws_security_group",
+        attribute: "name",
+        prefixes: &[("sg-", "AWS reserves it for security group ids; the provider rejects it (cannot begin with sg-)")],
+        suffixes: &[],
+        names: &[("default", "every VPC already has a security group named default")],
+    },
+    Reserved {
+        resource_type: "aws_s3_bucket",
+        attribute: "bucket",
+        prefixes: &[
+            ("xn--", "S3 reserves it (internationalized domain names)"),
+            ("sthree-", "S3 reserves it"),
+            ("amzn-s3-demo-", "S3 reserves it for documentation examples"),
+        ],
+        suffixes: &[
+            ("-s3alias", "S3 reserves it for access point aliases"),
+            ("--ol-s3", "S3 reserves it for Object Lambda access point aliases"),
+            ("--x-s3", "S3 reserves it for directory buckets"),
+            (".mrap", "S3 reserves it for Multi-Region Access Points"),
+            ("--table-s3", "S3 reserves it for table buckets"),
+        ],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_kms_alias",
+        attribute: "name",
+        prefixes: &[("alias/aws/", "KMS reserves it for AWS managed keys")],
+        suffixes: &[],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_iam_role",
+        attribute: "name",
+        prefixes: &[("AWSServiceRoleFor", "IAM reserves it for service-linked roles")],
+        suffixes: &[],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_cloudwatch_log_group",
+        attribute: "name",
+        prefixes: &[("aws/", "CloudWatch Logs rejects log group names that begin with aws/")],
+        suffixes: &[],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_db_subnet_group",
+        attribute: "name",
+        prefixes: &[],
+        suffixes: &[],
+        names: &[("default", "RDS reserves it for the default subnet group; the provider rejects it")],
+    },
+    Reserved {
+        resource_type: "aws_secretsmanager_secret",
+        attribute: "name",
+        prefixes: &[("aws/", "Secrets Manager reserves it for secrets that AWS services create")],
+        suffixes: &[],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_sns_topic",
+        attribute: "name",
+        prefixes: &[],
+        suffixes: &[(".fifo", "only FIFO topics may end in .fifo")],
+        names: &[],
+    },
+    Reserved {
+        resource_type: "aws_lambda_function",
+        attribute: "function_name",
+        prefixes: &[],
+        suffixes: &[],
+        names: &[],
+    },
+];
+
+/// The reserved rules of a resource type's name attribute.
+pub fn reserved(resource_type: &str, attribute: &str) -> Option<&'static Reserved> {
+    RESERVED
+        .iter()
+        .find(|r| r.resource_type == resource_type && r.attribute == attribute)
+}
+
+impl Reserved {
+    /// Why a literal name prefix breaks the rules (checked as a prefix of
+    /// a name whose rest is not known yet).
+    pub fn prefix_problem(&self, known_prefix: &str) -> Option<String> {
+        self.prefixes
+            .iter()
+            .find(|(p, _)| known_prefix.starts_with(p))
+            .map(|(p, why)| format!("must not begin with {p:?}: {why}"))
+    }
+
+    /// Why a literal name ending breaks the rules.
+    pub fn suffix_problem(&self, known_suffix: &str) -> Option<String> {
+        self.suffixes
+            .iter()
+            .find(|(x, _)| known_suffix.ends_with(x))
+            .map(|(x, why)| format!("must not end with {x:?}: {why}"))
+    }
+
+    /// Why a whole name breaks the rules.
+    pub fn name_problem(&self, name: &str) -> Option<String> {
+        self.prefix_problem(name)
+            .or_else(|| self.suffix_problem(name))
+            .or_else(|| {
+                self.names
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                    .map(|(n, why)| format!("{n:?} is reserved: {why}"))
+            })
+    }
+}
+
 /// One piece of a name pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Piece {
@@ -215,21 +346,21 @@ pub const TABLE: &[NameSpec] = &[
         SecurityGroupAurora,
         "aws_security_group",
         Some("name"),
-        [Lit("sg-aurora-"), Suffix],
+        [Lit("security-group-aurora-"), Suffix],
         SECURITY_GROUP
     ),
     spec!(
         SecurityGroupLambda,
         "aws_security_group",
         Some("name"),
-        [Lit("sg-lambda-"), Suffix],
+        [Lit("security-group-lambda-"), Suffix],
         SECURITY_GROUP
     ),
     spec!(
         SecurityGroupEndpoints,
         "aws_security_group",
         Some("name"),
-        [Lit("sg-endpoints-"), Suffix],
+        [Lit("security-group-endpoints-"), Suffix],
         SECURITY_GROUP
     ),
     spec!(
@@ -678,6 +809,13 @@ pub fn check_name(spec: &NameSpec, name: &str) -> Option<NameProblem> {
     }
     if l.no_double_hyphen && (name.contains("--") || name.ends_with('-')) {
         return problem("must not contain two consecutive hyphens or end with a hyphen".into());
+    }
+    if let Some(why) = spec
+        .attribute
+        .and_then(|a| reserved(spec.resource_type, a))
+        .and_then(|r| r.name_problem(name))
+    {
+        return problem(why);
     }
     None
 }

@@ -11,14 +11,31 @@ use super::tree::{json_kind, normalize, objects, Decl, Dir, ProviderDecl, Tree, 
 use super::types::{check_literal, AttrType};
 use super::Finding;
 
+/// What a pass over the tree checks.
+#[derive(Debug, Clone, Copy)]
+pub enum Pass<'s> {
+    /// Everything: schema, references, module calls, unused variables.
+    /// Attribute references are also looked up in `also` (labelled schemas).
+    Full { also: &'s [(&'s str, &'s Schemas)] },
+    /// Only what depends on the schema: provider blocks and the bodies of
+    /// resources, data sources and ephemeral resources (no reference walk).
+    SchemaOnly,
+}
+
 /// Run every check over every module directory of `tree`.
 pub fn check(tree: &Tree<'_>, schemas: &Schemas, out: &mut Vec<Finding>) {
+    check_pass(tree, schemas, Pass::Full { also: &[] }, out);
+}
+
+/// Run one pass over every module directory of `tree`.
+pub fn check_pass(tree: &Tree<'_>, schemas: &Schemas, pass: Pass<'_>, out: &mut Vec<Finding>) {
     for (name, dir) in &tree.dirs {
         DirChecker {
             tree,
             dir_name: name,
             dir,
             schemas,
+            pass,
             out: &mut *out,
             used_vars: BTreeSet::new(),
             ephemeral_locals: BTreeSet::new(),
@@ -259,6 +276,7 @@ struct DirChecker<'t, 'a> {
     dir_name: &'t str,
     dir: &'t Dir<'a>,
     schemas: &'t Schemas,
+    pass: Pass<'t>,
     out: &'t mut Vec<Finding>,
     used_vars: BTreeSet<String>,
     ephemeral_locals: BTreeSet<String>,
@@ -288,6 +306,22 @@ impl<'t, 'a> DirChecker<'t, 'a> {
 
     fn run(mut self) {
         let dir = self.dir;
+        if matches!(self.pass, Pass::SchemaOnly) {
+            for p in &dir.providers {
+                self.check_provider(p);
+            }
+            for (kind, decls) in [
+                (Kind::Resource, &dir.resources),
+                (Kind::Data, &dir.data),
+                (Kind::Ephemeral, &dir.ephemeral),
+            ] {
+                for ((ty, name), d) in decls {
+                    let ctx = Self::base_ctx(d.file, kind.address(ty, name));
+                    self.check_typed(kind, ty, name, d, ctx, "");
+                }
+            }
+            return;
+        }
         self.compute_ephemeral_locals();
         for t in &dir.terraform {
             self.check_terraform(t);
@@ -433,6 +467,9 @@ impl<'t, 'a> DirChecker<'t, 'a> {
     /// Walk a JSON value in expression context. Returns whether it uses an
     /// ephemeral value.
     fn walk_value(&mut self, v: &Value, ctx: &Ctx<'_>, path: &str) -> bool {
+        if matches!(self.pass, Pass::SchemaOnly) {
+            return false;
+        }
         match v {
             Value::String(s) => self.walk_str(s, ctx, path),
             Value::Array(a) => {
@@ -666,6 +703,19 @@ impl<'t, 'a> DirChecker<'t, 'a> {
                     path,
                     format!("`{addr}` has no attribute `{attr}` ({ty} schema)"),
                 );
+            }
+        }
+        if let (Pass::Full { also }, Some(attr)) = (self.pass, first_attr(rest)) {
+            for (label, schemas) in also {
+                if let Some(schema) = kind.schema(schemas, ty) {
+                    if attr != "id" && !schema.opaque && !schema.has_member(attr) {
+                        self.at(
+                            ctx,
+                            path,
+                            format!("`{addr}` has no attribute `{attr}` ({ty} schema) [{label}]"),
+                        );
+                    }
+                }
             }
         }
         if kind == Kind::Data && ty == "terraform_remote_state" {
@@ -1384,6 +1434,7 @@ impl<'t, 'a> DirChecker<'t, 'a> {
         for (k, v) in body {
             let kpath = join(path, k);
             match k.as_str() {
+                _ if matches!(self.pass, Pass::SchemaOnly) && k != "lifecycle" => {}
                 "count" => {
                     self.check_literal_into(v, &AttrType::Number, &ctx, &kpath);
                     let eph = self.walk_value(v, &ctx, &kpath);
@@ -1413,7 +1464,10 @@ impl<'t, 'a> DirChecker<'t, 'a> {
             }
         }
         self.check_body(body, schema, &ctx, path, kind.meta_args());
-        if kind == Kind::Data && ty == "terraform_remote_state" {
+        if kind == Kind::Data
+            && ty == "terraform_remote_state"
+            && !matches!(self.pass, Pass::SchemaOnly)
+        {
             self.check_remote_state_decl(decl, name, &ctx, path);
         }
     }

@@ -36,7 +36,7 @@ use std::fmt;
 
 pub use schema::{
     provider_of_type, AttributeSchema, BlockSchema, NestedBlockSchema, NestingMode, ProviderSchema,
-    SchemaError, Schemas, BUILTIN_TERRAFORM,
+    SchemaError, Schemas, AWS_VERSIONS, BUILTIN_TERRAFORM,
 };
 pub use types::AttrType;
 
@@ -66,6 +66,46 @@ pub fn check_tree(files: &BTreeMap<String, serde_json::Value>, schemas: &Schemas
     let mut findings = Vec::new();
     let tree = tree::Tree::build(files, &mut findings);
     check::check(&tree, schemas, &mut findings);
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+/// Check a tree against several provider schemas, each with a label such
+/// as `aws 5.100.0`. The first schema gets the full check (schema,
+/// references, module calls); every schema gets the schema conformance
+/// pass, and attribute references are looked up in each. Findings that
+/// depend on a schema end with the labels of the schemas they break, e.g.
+/// `[aws 6.25.0]` or `[aws 5.100.0, aws 6.25.0]`; the others are as
+/// [`check_tree`] reports them. The reference walk runs once, whatever the
+/// number of schemas.
+pub fn check_tree_versions(
+    files: &BTreeMap<String, serde_json::Value>,
+    versions: &[(&str, &Schemas)],
+) -> Vec<Finding> {
+    let Some(((_, first), rest)) = versions.split_first() else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    let tree = tree::Tree::build(files, &mut findings);
+    let mut full = Vec::new();
+    check::check_pass(&tree, first, check::Pass::Full { also: rest }, &mut full);
+    // Schema findings per version, and which versions each one breaks.
+    let mut labels: BTreeMap<Finding, Vec<&str>> = BTreeMap::new();
+    for (label, schemas) in versions {
+        let mut own = Vec::new();
+        check::check_pass(&tree, schemas, check::Pass::SchemaOnly, &mut own);
+        own.sort();
+        own.dedup();
+        for f in own {
+            labels.entry(f).or_default().push(label);
+        }
+    }
+    findings.extend(full.into_iter().filter(|f| !labels.contains_key(f)));
+    for (mut f, ls) in labels {
+        f.message = format!("{} [{}]", f.message, ls.join(", "));
+        findings.push(f);
+    }
     findings.sort();
     findings.dedup();
     findings

@@ -160,6 +160,13 @@ pub struct Schemas {
 
 static VENDORED: OnceLock<Schemas> = OnceLock::new();
 const VENDORED_JSON: &str = include_str!("../../../schema/providers.json");
+static VENDORED_5_100: OnceLock<Schemas> = OnceLock::new();
+const VENDORED_5_100_JSON: &str = include_str!("../../../schema/providers-5.100.0.json");
+
+/// The provider versions the generated tree is checked against, oldest
+/// first: the real 5.100.0 schema (`scripts/provider-schema.sh`) and the
+/// 6.25 subset rebuilt from the CDKTF bindings.
+pub const AWS_VERSIONS: [&str; 2] = ["aws 5.100.0", "aws 6.25.0"];
 
 /// The provider local name a resource / data / ephemeral type belongs to by
 /// Terraform's default rule: the prefix before the first `_`
@@ -178,6 +185,26 @@ impl Schemas {
             Schemas::from_json(VENDORED_JSON)
                 .expect("schema/providers.json is vendored and tested to parse")
         })
+    }
+
+    /// The real provider 5.100.0 schema vendored from
+    /// `schema/providers-5.100.0.json`.
+    ///
+    /// # Panics
+    /// Only if the vendored file does not parse, which the test suite rules out.
+    pub fn vendored_5_100() -> &'static Schemas {
+        VENDORED_5_100.get_or_init(|| {
+            Schemas::from_json(VENDORED_5_100_JSON)
+                .expect("schema/providers-5.100.0.json is vendored and tested to parse")
+        })
+    }
+
+    /// Every vendored schema with its label ([`AWS_VERSIONS`]), in order.
+    pub fn vendored_versions() -> [(&'static str, &'static Schemas); 2] {
+        [
+            (AWS_VERSIONS[0], Schemas::vendored_5_100()),
+            (AWS_VERSIONS[1], Schemas::vendored()),
+        ]
     }
 
     /// Parse a `terraform providers schema -json` document.

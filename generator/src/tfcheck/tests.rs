@@ -40,8 +40,7 @@ fn clean_tree() -> BTreeMap<String, Value> {
                         "source": "hashicorp/aws",
                         "version": "~> 6.25",
                         "configuration_aliases": ["aws.dr"]
-                    },
-                    "random": {"source": "hashicorp/random", "version": "~> 3.7"}
+                    }
                 }
             }
         }),
@@ -62,7 +61,7 @@ fn clean_tree() -> BTreeMap<String, Value> {
                     }
                 }
             },
-            "ephemeral": {"random_password": {"db": {"length": 32, "special": false}}},
+            "ephemeral": {"aws_secretsmanager_random_password": {"db": {"password_length": 32, "exclude_punctuation": true}}},
             "locals": {
                 "name": "${var.name}-${data.aws_region.current.region}",
                 "az_count": "${length(var.azs)}",
@@ -109,7 +108,7 @@ fn clean_tree() -> BTreeMap<String, Value> {
                         "cluster_identifier": "${local.name}",
                         "engine": "aurora-postgresql",
                         "master_username": "app",
-                        "master_password_wo": "${ephemeral.random_password.db.result}",
+                        "master_password_wo": "${ephemeral.aws_secretsmanager_random_password.db.random_password}",
                         "master_password_wo_version": "1",
                         "vpc_security_group_ids": ["${aws_security_group.db.id}"],
                         "timeouts": {"create": "2h"},
@@ -282,13 +281,15 @@ fn tfcheck_vendored_schema_loads() {
     assert!(s.resource("terraform_data").is_some());
     assert!(s.data_source("terraform_remote_state").is_some());
     assert!(s.data_source("aws_region").is_some());
-    assert!(s.ephemeral("random_password").is_some());
+    assert!(s.ephemeral("aws_secretsmanager_random_password").is_some());
     assert!(s
         .provider("aws")
         .is_some_and(|p| p.attribute("region").is_some()));
-    assert!(s.provider("random").is_some());
+    assert!(
+        s.provider("random").is_none(),
+        "one provider: no hashicorp/random"
+    );
     assert!(s.resource("aws_region").is_none());
-    assert!(s.resource("random_password").is_none());
     assert!(s.is_taggable("aws_vpc"));
     assert!(!s.is_taggable("aws_route_table_association"));
     assert!(!s.is_taggable("terraform_data"));
@@ -880,7 +881,7 @@ fn tfcheck_reference_to_missing_attribute() {
         MODULE_MAIN,
         "/locals",
         "p",
-        json!("${ephemeral.random_password.db.resultt}"),
+        json!("${ephemeral.aws_secretsmanager_random_password.db.random_passwordd}"),
     );
     let f = run(&t);
     expect(
@@ -895,7 +896,12 @@ fn tfcheck_reference_to_missing_attribute() {
         "local.r",
         "`data.aws_region.current` has no attribute `nam`",
     );
-    expect(&f, MODULE_MAIN, "local.p", "has no attribute `resultt`");
+    expect(
+        &f,
+        MODULE_MAIN,
+        "local.p",
+        "has no attribute `random_passwordd`",
+    );
 }
 
 #[test]
@@ -1266,14 +1272,14 @@ fn tfcheck_ephemeral_values() {
         MODULE_MAIN,
         "/resource/aws_rds_cluster/this",
         "master_password",
-        json!("${ephemeral.random_password.db.result}"),
+        json!("${ephemeral.aws_secretsmanager_random_password.db.random_password}"),
     );
     set(
         &mut t,
         MODULE_MAIN,
         "/locals",
         "pw",
-        json!("${ephemeral.random_password.db.result}"),
+        json!("${ephemeral.aws_secretsmanager_random_password.db.random_password}"),
     );
     set(
         &mut t,

@@ -264,12 +264,12 @@ resource "aws_iam_role" "apigw_logs" {
     Version = "2012-10-17"
   })
   description = "Lets API Gateway write execution and access logs in this region"
-  name        = "apigw-logs-${data.aws_region.current.region}-${var.environment_suffix}"
+  name        = "apigw-logs-${data.aws_region.current.id}-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "apigw-logs-${data.aws_region.current.region}-${var.environment_suffix}"
+    Name        = "apigw-logs-${data.aws_region.current.id}-${var.environment_suffix}"
   }
 }
 
@@ -292,12 +292,12 @@ resource "aws_iam_role" "flow_logs" {
     Version = "2012-10-17"
   })
   description = "Lets VPC Flow Logs write to this region's flow log group"
-  name        = "vpc-flow-logs-${data.aws_region.current.region}-${var.environment_suffix}"
+  name        = "vpc-flow-logs-${data.aws_region.current.id}-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "vpc-flow-logs-${data.aws_region.current.region}-${var.environment_suffix}"
+    Name        = "vpc-flow-logs-${data.aws_region.current.id}-${var.environment_suffix}"
   }
 }
 
@@ -315,12 +315,12 @@ resource "aws_iam_role" "lambda" {
     Version = "2012-10-17"
   })
   description = "Payment function: VPC access, its session table, its topic, IAM DB auth"
-  name        = "lambda-payment-${data.aws_region.current.region}-${var.environment_suffix}"
+  name        = "lambda-payment-${data.aws_region.current.id}-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "lambda-payment-${data.aws_region.current.region}-${var.environment_suffix}"
+    Name        = "lambda-payment-${data.aws_region.current.id}-${var.environment_suffix}"
   }
 }
 
@@ -343,12 +343,12 @@ resource "aws_iam_role" "rds_monitoring" {
     Version = "2012-10-17"
   })
   description = "RDS enhanced monitoring of this region's Aurora instance"
-  name        = "rds-monitoring-${data.aws_region.current.region}-${var.environment_suffix}"
+  name        = "rds-monitoring-${data.aws_region.current.id}-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "rds-monitoring-${data.aws_region.current.region}-${var.environment_suffix}"
+    Name        = "rds-monitoring-${data.aws_region.current.id}-${var.environment_suffix}"
   }
 }
 
@@ -371,17 +371,17 @@ resource "aws_iam_role" "replication" {
     Version = "2012-10-17"
   })
   description = "S3 replication of the payments bucket to the DR region"
-  name        = "s3-replication-${data.aws_region.current.region}-${var.environment_suffix}"
+  name        = "s3-replication-${data.aws_region.current.id}-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "s3-replication-${data.aws_region.current.region}-${var.environment_suffix}"
+    Name        = "s3-replication-${data.aws_region.current.id}-${var.environment_suffix}"
   }
 }
 
 resource "aws_iam_role_policy" "flow_logs" {
-  name = "vpc-flow-logs-${data.aws_region.current.region}-${var.environment_suffix}"
+  name = "vpc-flow-logs-${data.aws_region.current.id}-${var.environment_suffix}"
   policy = jsonencode({
     Statement = [
       {
@@ -405,7 +405,7 @@ resource "aws_iam_role_policy" "flow_logs" {
 }
 
 resource "aws_iam_role_policy" "lambda" {
-  name = "lambda-payment-${data.aws_region.current.region}-${var.environment_suffix}"
+  name = "lambda-payment-${data.aws_region.current.id}-${var.environment_suffix}"
   policy = jsonencode({
     Statement = [
       {
@@ -419,7 +419,7 @@ resource "aws_iam_role_policy" "lambda" {
         ]
         Effect = "Allow"
         Resource = [
-          "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/${"sessions-${var.environment_suffix}"}",
+          "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:table/${"sessions-${var.environment_suffix}"}",
         ]
         Sid = "SessionTable"
       },
@@ -445,7 +445,7 @@ resource "aws_iam_role_policy" "lambda" {
         Action = ["rds-db:connect"]
         Effect = "Allow"
         Resource = [
-          "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:dbuser:${aws_rds_cluster.this.cluster_resource_id}/${var.app_user}",
+          "arn:${data.aws_partition.current.partition}:rds-db:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:dbuser:${aws_rds_cluster.this.cluster_resource_id}/${var.app_user}",
         ]
         Sid = "ConnectAsAppUser"
       },
@@ -453,7 +453,7 @@ resource "aws_iam_role_policy" "lambda" {
         Action = ["secretsmanager:GetSecretValue"]
         Effect = "Allow"
         Resource = [
-          "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:secret:${"aurora-master-${var.environment_suffix}"}-??????",
+          "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:secret:${"aurora-master-${var.environment_suffix}"}-??????",
         ]
         Sid = "ReadMasterSecretForMigrations"
       },
@@ -464,7 +464,7 @@ resource "aws_iam_role_policy" "lambda" {
 }
 
 resource "aws_iam_role_policy" "replication" {
-  name = "s3-replication-${data.aws_region.current.region}-${var.environment_suffix}"
+  name = "s3-replication-${data.aws_region.current.id}-${var.environment_suffix}"
   policy = jsonencode({
     Statement = [
       {
@@ -555,12 +555,12 @@ resource "aws_kms_key" "app" {
         ]
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:*"
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:log-group:*"
           }
         }
         Effect = "Allow"
         Principal = {
-          Service = "logs.${data.aws_region.current.region}.amazonaws.com"
+          Service = "logs.${data.aws_region.current.id}.amazonaws.com"
         }
         Resource = ["*"]
         Sid      = "CloudWatchLogsUseKey"
@@ -798,13 +798,13 @@ resource "aws_route_table_association" "private" {
 }
 
 resource "aws_s3_bucket" "payments" {
-  bucket        = "payments-${data.aws_region.current.region}-${data.aws_caller_identity.current.account_id}-${var.environment_suffix}"
+  bucket        = "payments-${data.aws_region.current.id}-${data.aws_caller_identity.current.account_id}-${var.environment_suffix}"
   force_destroy = true
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "payments-${data.aws_region.current.region}-${data.aws_caller_identity.current.account_id}-${var.environment_suffix}"
+    Name        = "payments-${data.aws_region.current.id}-${data.aws_caller_identity.current.account_id}-${var.environment_suffix}"
   }
 }
 
@@ -928,39 +928,39 @@ resource "aws_s3_bucket_versioning" "payments" {
 
 resource "aws_security_group" "aurora" {
   description            = "Aurora PostgreSQL: 5432 from the payment function only"
-  name                   = "sg-aurora-${var.environment_suffix}"
+  name                   = "security-group-aurora-${var.environment_suffix}"
   revoke_rules_on_delete = true
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "sg-aurora-${var.environment_suffix}"
+    Name        = "security-group-aurora-${var.environment_suffix}"
   }
   vpc_id = aws_vpc.this.id
 }
 
 resource "aws_security_group" "endpoints" {
   description            = "VPC interface endpoints: 443 from the payment function only"
-  name                   = "sg-endpoints-${var.environment_suffix}"
+  name                   = "security-group-endpoints-${var.environment_suffix}"
   revoke_rules_on_delete = true
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "sg-endpoints-${var.environment_suffix}"
+    Name        = "security-group-endpoints-${var.environment_suffix}"
   }
   vpc_id = aws_vpc.this.id
 }
 
 resource "aws_security_group" "lambda" {
   description            = "Payment function: egress to Aurora and the VPC endpoints only"
-  name                   = "sg-lambda-${var.environment_suffix}"
+  name                   = "security-group-lambda-${var.environment_suffix}"
   revoke_rules_on_delete = true
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "sg-lambda-${var.environment_suffix}"
+    Name        = "security-group-lambda-${var.environment_suffix}"
   }
   vpc_id = aws_vpc.this.id
 }
@@ -1027,7 +1027,7 @@ resource "aws_vpc" "this" {
 
 resource "aws_vpc_endpoint" "dynamodb" {
   route_table_ids = aws_route_table.private[*].id
-  service_name    = "com.amazonaws.${data.aws_region.current.region}.dynamodb"
+  service_name    = "com.amazonaws.${data.aws_region.current.id}.dynamodb"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
@@ -1041,7 +1041,7 @@ resource "aws_vpc_endpoint" "dynamodb" {
 resource "aws_vpc_endpoint" "secretsmanager" {
   private_dns_enabled = true
   security_group_ids  = [aws_security_group.endpoints.id]
-  service_name        = "com.amazonaws.${data.aws_region.current.region}.secretsmanager"
+  service_name        = "com.amazonaws.${data.aws_region.current.id}.secretsmanager"
   subnet_ids          = aws_subnet.private[*].id
   tags = {
     CostCenter  = "Operations"
@@ -1056,7 +1056,7 @@ resource "aws_vpc_endpoint" "secretsmanager" {
 resource "aws_vpc_endpoint" "sns" {
   private_dns_enabled = true
   security_group_ids  = [aws_security_group.endpoints.id]
-  service_name        = "com.amazonaws.${data.aws_region.current.region}.sns"
+  service_name        = "com.amazonaws.${data.aws_region.current.id}.sns"
   subnet_ids          = aws_subnet.private[*].id
   tags = {
     CostCenter  = "Operations"

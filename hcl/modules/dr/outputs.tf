@@ -12,7 +12,7 @@ output "api_health_url" {
 
 output "api_host" {
   description = "Regional execute-api host name (for health checks and custom domains)."
-  value       = "${aws_api_gateway_rest_api.payments.id}.execute-api.${data.aws_region.current.region}.amazonaws.com"
+  value       = "${aws_api_gateway_rest_api.payments.id}.execute-api.${data.aws_region.current.id}.amazonaws.com"
 }
 
 output "api_id" {
@@ -92,7 +92,7 @@ output "rds_instance_id" {
 
 output "region" {
   description = "Region this module was applied in."
-  value       = data.aws_region.current.region
+  value       = data.aws_region.current.id
 }
 
 output "s3_bucket_arn" {

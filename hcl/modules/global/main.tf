@@ -12,7 +12,7 @@ resource "aws_acm_certificate" "dr" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "cert-${data.aws_region.dr.region}-${var.environment_suffix}"
+    Name        = "cert-${data.aws_region.dr.id}-${var.environment_suffix}"
   }
   validation_method = "DNS"
 
@@ -28,7 +28,7 @@ resource "aws_acm_certificate" "primary" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "cert-${data.aws_region.primary.region}-${var.environment_suffix}"
+    Name        = "cert-${data.aws_region.primary.id}-${var.environment_suffix}"
   }
   validation_method = "DNS"
 
@@ -82,7 +82,7 @@ resource "aws_api_gateway_domain_name" "dr" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "api-domain-${data.aws_region.dr.region}-${var.environment_suffix}"
+    Name        = "api-domain-${data.aws_region.dr.id}-${var.environment_suffix}"
   }
 
   endpoint_configuration {
@@ -99,7 +99,7 @@ resource "aws_api_gateway_domain_name" "primary" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "api-domain-${data.aws_region.primary.region}-${var.environment_suffix}"
+    Name        = "api-domain-${data.aws_region.primary.id}-${var.environment_suffix}"
   }
 
   endpoint_configuration {
@@ -132,7 +132,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Sum"
           title  = "primary: API count, 5XX"
           view   = "timeSeries"
@@ -156,7 +156,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "p99"
           title  = "primary: API latency p99"
           view   = "timeSeries"
@@ -175,7 +175,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ["AWS/Lambda", "Throttles", "FunctionName", var.primary.lambda_function_name],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Sum"
           title  = "primary: Lambda invocations, errors, throttles"
           view   = "timeSeries"
@@ -190,7 +190,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
         properties = {
           metrics = [["AWS/Lambda", "Duration", "FunctionName", var.primary.lambda_function_name]]
           period  = 60
-          region  = data.aws_region.primary.region
+          region  = data.aws_region.primary.id
           stat    = "p99"
           title   = "primary: Lambda duration p99"
           view    = "timeSeries"
@@ -212,7 +212,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Maximum"
           title  = "primary: Aurora global replication lag (ms)"
           view   = "timeSeries"
@@ -230,7 +230,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", var.primary.rds_cluster_id],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Average"
           title  = "primary: Aurora CPU, connections"
           view   = "timeSeries"
@@ -250,7 +250,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
               "TableName",
               aws_dynamodb_table.sessions.name,
               "ReceivingRegion",
-              data.aws_region.dr.region,
+              data.aws_region.dr.id,
             ],
             [
               "AWS/DynamoDB",
@@ -262,7 +262,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Maximum"
           title  = "primary: DynamoDB replication latency (ms), throttles"
           view   = "timeSeries"
@@ -287,7 +287,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "Sum"
           title  = "dr: API count, 5XX"
           view   = "timeSeries"
@@ -311,7 +311,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "p99"
           title  = "dr: API latency p99"
           view   = "timeSeries"
@@ -330,7 +330,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ["AWS/Lambda", "Throttles", "FunctionName", var.dr.lambda_function_name],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "Sum"
           title  = "dr: Lambda invocations, errors, throttles"
           view   = "timeSeries"
@@ -345,7 +345,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
         properties = {
           metrics = [["AWS/Lambda", "Duration", "FunctionName", var.dr.lambda_function_name]]
           period  = 60
-          region  = data.aws_region.dr.region
+          region  = data.aws_region.dr.id
           stat    = "p99"
           title   = "dr: Lambda duration p99"
           view    = "timeSeries"
@@ -367,7 +367,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "Maximum"
           title  = "dr: Aurora global replication lag (ms)"
           view   = "timeSeries"
@@ -385,7 +385,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", var.dr.rds_cluster_id],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "Average"
           title  = "dr: Aurora CPU, connections"
           view   = "timeSeries"
@@ -405,7 +405,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
               "TableName",
               aws_dynamodb_table.sessions.name,
               "ReceivingRegion",
-              data.aws_region.primary.region,
+              data.aws_region.primary.id,
             ],
             [
               "AWS/DynamoDB",
@@ -417,7 +417,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.dr.region
+          region = data.aws_region.dr.id
           stat   = "Maximum"
           title  = "dr: DynamoDB replication latency (ms), throttles"
           view   = "timeSeries"
@@ -453,7 +453,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Maximum"
           title  = "S3 replication latency, operations pending"
           view   = "timeSeries"
@@ -476,7 +476,7 @@ resource "aws_cloudwatch_dashboard" "dr" {
             ["AWS/Route53", "HealthCheckStatus", "HealthCheckId", aws_route53_health_check.dr.id],
           ]
           period = 60
-          region = data.aws_region.primary.region
+          region = data.aws_region.primary.id
           stat   = "Minimum"
           title  = "Route 53 health checks (1 = healthy)"
           view   = "timeSeries"
@@ -552,7 +552,7 @@ resource "aws_cloudwatch_metric_alarm" "dr_dynamodb_lag" {
   comparison_operator = "GreaterThanThreshold"
   datapoints_to_alarm = 3
   dimensions = {
-    ReceivingRegion = data.aws_region.primary.region
+    ReceivingRegion = data.aws_region.primary.id
     TableName       = aws_dynamodb_table.sessions.name
   }
   evaluation_periods = 3
@@ -680,7 +680,7 @@ resource "aws_cloudwatch_metric_alarm" "primary_dynamodb_lag" {
   comparison_operator = "GreaterThanThreshold"
   datapoints_to_alarm = 3
   dimensions = {
-    ReceivingRegion = data.aws_region.dr.region
+    ReceivingRegion = data.aws_region.dr.id
     TableName       = aws_dynamodb_table.sessions.name
   }
   evaluation_periods = 3
@@ -773,10 +773,9 @@ resource "aws_dynamodb_table" "sessions" {
   }
 
   replica {
-    deletion_protection_enabled = false
-    point_in_time_recovery      = true
-    propagate_tags              = true
-    region_name                 = data.aws_region.dr.region
+    point_in_time_recovery = true
+    propagate_tags         = true
+    region_name            = data.aws_region.dr.id
   }
 
   ttl {
@@ -798,7 +797,7 @@ resource "aws_route53_health_check" "dr" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "hc-${data.aws_region.dr.region}-${var.environment_suffix}"
+    Name        = "hc-${data.aws_region.dr.id}-${var.environment_suffix}"
   }
   type = "HTTPS"
 }
@@ -815,7 +814,7 @@ resource "aws_route53_health_check" "primary" {
     CostCenter  = "Operations"
     Criticality = "High"
     Environment = "DR"
-    Name        = "hc-${data.aws_region.primary.region}-${var.environment_suffix}"
+    Name        = "hc-${data.aws_region.primary.id}-${var.environment_suffix}"
   }
   type = "HTTPS"
 }

@@ -23,7 +23,7 @@ variable "custom_domain_name" {
   nullable    = true
 
   validation {
-    condition     = (var.custom_domain_name == null) || endswith(coalesce(var.custom_domain_name, ""), ".${var.zone_name}")
+    condition     = var.custom_domain_name == null ? true : endswith(var.custom_domain_name, ".${var.zone_name}")
     error_message = "custom_domain_name must be inside zone_name."
   }
 }

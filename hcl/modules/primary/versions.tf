@@ -6,11 +6,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 6.25.0"
-    }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.7.0"
+      version = ">= 5.100.0"
     }
   }
 }
