@@ -28,8 +28,33 @@ pub const GENERATE_CHECK: &str =
     r#"drgen --repo "$(git rev-parse --show-toplevel)" generate --check"#;
 /// Atlantis plan step: the plan as JSON where Atlantis expects it.
 pub const SHOW_PLAN: &str = r#"terraform show -json "$PLANFILE" > "$SHOWFILE""#;
-/// Atlantis plan step: review the JSON plan.
-pub const REVIEW_PLAN: &str = r#"drgen review "$SHOWFILE""#;
+/// Atlantis plan step: review the JSON plan against the project's
+/// environment (`envs/<env>/<layer>`: the env is the parent directory of
+/// `$REPO_REL_DIR`), so the name and region rules run too. `--repo` because
+/// Atlantis runs steps in the project directory.
+pub const REVIEW_PLAN: &str = r#"drgen --repo "$(git rev-parse --show-toplevel)" review --env "$(basename "$(dirname "$REPO_REL_DIR")")" "$SHOWFILE""#;
+
+/// GitHub Actions step (in the layer's directory): review `plan.json`
+/// against environment `env`.
+pub fn github_review(env: &str) -> String {
+    format!(
+        r#"drgen --repo "$GITHUB_WORKSPACE" review --env {} plan.json"#,
+        shell_word(env)
+    )
+}
+
+/// `s` as one POSIX shell word: bare when it is plain, else single-quoted.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
 /// The Terraform release line the GitHub workflow installs.
 pub const TERRAFORM_VERSION: &str = "1.11.x";
 /// The repository variable holding the plan role ARN (the per-environment
@@ -128,6 +153,7 @@ struct LayerSteps {
     label: String,
     dir: String,
     artifact: String,
+    review: String,
 }
 
 /// `.github/workflows/drgen-plan.yml`: on pull requests, a `check` job
@@ -154,6 +180,7 @@ pub fn github_workflow(envs: &[Env]) -> String {
                         label: format!("{}/{layer}", env.name),
                         dir: roots::dir(&env.name, layer),
                         artifact: format!("plan-{}-{layer}", ident.to_ascii_lowercase()),
+                        review: github_review(&env.name),
                     })
                     .collect(),
             }
@@ -240,6 +267,13 @@ fn render(name: &str, ctx: &Context) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_survive_quotes() {
+        assert_eq!(shell_word("prod"), "prod");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("a b"), "'a b'");
+    }
 
     #[test]
     fn scalars_quote_only_when_needed() {

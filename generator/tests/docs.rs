@@ -404,7 +404,7 @@ fn atlantis_has_one_project_per_env_and_layer_in_apply_order() {
             "init",
             "plan",
             r#"run: terraform show -json "$PLANFILE" > "$SHOWFILE""#,
-            r#"run: drgen review "$SHOWFILE""#,
+            r#"run: drgen --repo "$(git rev-parse --show-toplevel)" review --env "$(basename "$(dirname "$REPO_REL_DIR")")" "$SHOWFILE""#,
         ]
     );
     assert_eq!(
@@ -468,7 +468,12 @@ fn github_workflow_reviews_every_layer_in_order() {
                 ("drgen review", "drgen review plan.json"),
             ] {
                 let (i, s) = step_named(steps, &format!("{label}: {suffix}"));
-                assert_eq!(s["run"].as_str(), Some(run));
+                let run = if suffix == "drgen review" {
+                    drgen::workflow::github_review(&env.name)
+                } else {
+                    run.to_owned()
+                };
+                assert_eq!(s["run"].as_str(), Some(run.as_str()));
                 assert_eq!(s["working-directory"].as_str(), Some(dir.as_str()));
                 at.push(i);
             }
