@@ -13,6 +13,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSION=5.100.0
+# aws_wafv2_web_acl nests rule statements 13 blocks deep (7.6 MB of JSON);
+# the generated web ACLs use 6 levels (rule, statement, managed rule group,
+# rule_action_override, action_to_use, count). Deeper blocks become opaque.
+MAX_BLOCK_DEPTH=6
 TERRAFORM="${TERRAFORM:-terraform}"
 check=()
 [ "${1:-}" = "--check" ] && check=(--check)
@@ -30,4 +34,4 @@ out="$work/terraform-providers-schema-aws-$VERSION.json"
 "$TERRAFORM" -chdir="$work" providers schema -json >"$out"
 python3 "$ROOT/scripts/vendor-schema.py" "$out" "${check[@]}" \
   --provider-version "registry.terraform.io/hashicorp/aws=$VERSION" \
-  --output "schema/providers-$VERSION.json"
+  --output "schema/providers-$VERSION.json" --max-block-depth "$MAX_BLOCK_DEPTH"

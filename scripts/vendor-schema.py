@@ -279,6 +279,34 @@ def build(input_path, overrides):
     }
 
 
+def prune_blocks(block, depth, max_depth):
+    """Replace nested blocks deeper than max_depth by opaque blocks
+    (`x_opaque`: the checker accepts any content there). Returns the count."""
+    pruned = 0
+    for bt in (block.get("block_types") or {}).values():
+        inner = bt.get("block")
+        if not isinstance(inner, dict):
+            continue
+        if depth + 1 > max_depth:
+            bt["block"] = {"x_opaque": True}
+            pruned += 1
+        else:
+            pruned += prune_blocks(inner, depth + 1, max_depth)
+    return pruned
+
+
+def prune(doc, max_depth):
+    """Prune every resource, data source and ephemeral schema of doc."""
+    pruned = {}
+    for addr, prov in doc["provider_schemas"].items():
+        for key in KIND_KEYS.values():
+            for name, schema in (prov.get(key) or {}).items():
+                n = prune_blocks(schema.get("block") or {}, 0, max_depth)
+                if n:
+                    pruned[name] = n
+    return pruned
+
+
 def render(doc):
     return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -296,6 +324,9 @@ def main(argv=None):
                     help="provider version to record in the provenance")
     ap.add_argument("--output", default=OUTPUT_FILE,
                     help="output file, repo-relative (default: %(default)s)")
+    ap.add_argument("--max-block-depth", type=int, default=None, metavar="N",
+                    help="nested blocks below depth N become opaque (x_opaque); "
+                    "keeps recursive schemas such as aws_wafv2_web_acl's statements small")
     args = ap.parse_args(argv)
 
     overrides = {}
@@ -315,7 +346,14 @@ def main(argv=None):
               "(only the developers' machines have it; the vendored file is the source of truth)")
         return 0
     try:
-        text = render(build(input_path, overrides))
+        doc = build(input_path, overrides)
+        if args.max_block_depth is not None:
+            pruned = prune(doc, args.max_block_depth)
+            doc["x_drgen_provenance"]["pruned"] = {
+                "max_block_depth": args.max_block_depth,
+                "opaque_blocks": pruned,
+            }
+        text = render(doc)
     except VendorError as e:
         print(f"vendor-schema: error: {e}", file=sys.stderr)
         return 1

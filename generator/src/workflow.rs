@@ -46,8 +46,7 @@ pub fn github_review(env: &str) -> String {
 /// `s` as one POSIX shell word: bare when it is plain, else single-quoted.
 fn shell_word(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
     {
         s.to_owned()

@@ -467,6 +467,9 @@ region = "us-east-2"
 [dns]
 zone_name = "dev.payments.example.com"
 create_zone = true
+
+[api]
+allowed_principals = ["arn:aws:iam::210987654321:role/checkout-service-dev"]
 "#;
 
 /// `VALID_DEV` with the one occurrence of `from` replaced by `to`.
@@ -574,7 +577,29 @@ fn unknown_top_level_key() {
     bad_dev(
         &dev("environment_suffix = \"dev\"", "environment_suffix = \"dev\"\ncolour = \"blue\""),
         "error: envs/dev/env.toml:2:1: colour: unknown field `colour`, expected one of \
-         `environment_suffix`, `account_id`, `regions`, `network`, `database`, `lambda`, `state`, `dns`\n",
+         `environment_suffix`, `account_id`, `regions`, `network`, `database`, `lambda`, `state`, `api`, `dns`\n",
+    );
+}
+
+#[test]
+fn empty_allowed_principals() {
+    bad_dev(
+        &dev(
+            "allowed_principals = [\"arn:aws:iam::210987654321:role/checkout-service-dev\"]",
+            "allowed_principals = []",
+        ),
+        "error: envs/dev/env.toml: 1 invalid field(s):\n  api.allowed_principals: is empty; an API nobody may call is a mistake: list at least one caller (12-digit account ids or arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME)\n",
+    );
+}
+
+#[test]
+fn missing_api_table() {
+    bad_dev(
+        &dev(
+            "\n[api]\nallowed_principals = [\"arn:aws:iam::210987654321:role/checkout-service-dev\"]\n",
+            "\n",
+        ),
+        "error: envs/dev/env.toml:1:1: (file): missing field `api`\n",
     );
 }
 

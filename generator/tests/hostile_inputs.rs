@@ -55,6 +55,9 @@ region = "us-east-2"
 [dns]
 zone_name = "dev.payments.example.com"
 create_zone = true
+
+[api]
+allowed_principals = ["arn:aws:iam::210987654321:role/checkout-service-dev"]
 "#;
 
 /// `VALID_DEV` with the one occurrence of `from` replaced by `to`.
@@ -461,7 +464,7 @@ hostile! {
     syntax_unterminated_string: dev("\"dev\"", "\"dev") => syntax(1, 26);
     syntax_missing_equals: dev("memory_mb = 512", "memory_mb 512") => syntax(16, 11);
     syntax_duplicate_table:
-        format!("{VALID_DEV}\n[lambda]\nmemory_mb = 1024\n") => syntax(27, 1);
+        format!("{VALID_DEV}\n[lambda]\nmemory_mb = 1024\n") => syntax(30, 1);
     syntax_duplicate_key: dev("timeout_s = 10", "timeout_s = 10\ntimeout_s = 11") => syntax(18, 1);
     syntax_bare_word: dev("[lambda]", "lambda") => syntax(15, 7);
     syntax_lone_carriage_return: dev("[lambda]\n", "[lambda]\r") => syntax(15, 9);

@@ -22,8 +22,8 @@ use drgen::config::validate::{
     PLACEHOLDER_ACCOUNTS,
 };
 use drgen::config::{
-    self, CertificateArns, CustomDomain, Database, Dns, Env, EnvFile, Lambda, Network, Regions,
-    State, AWS_REGIONS,
+    self, Api, CertificateArns, CustomDomain, Database, Dns, Env, EnvFile, Lambda, Network,
+    Regions, State, AWS_REGIONS,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -202,6 +202,7 @@ fn dns(primary: String, dr: String) -> impl Strategy<Value = Option<Dns>> {
             custom_domain: custom.map(|(labels, arns)| CustomDomain {
                 name: format!("{}.{zone_name}", labels.join(".")),
                 certificate_arns: arns.map(|(primary, dr)| CertificateArns { primary, dr }),
+                truststore: None,
             }),
             zone_name,
             create_zone,
@@ -324,6 +325,13 @@ fn case() -> impl Strategy<Value = Case> {
                             bucket: bkt,
                             region: dr,
                         },
+                        api: Api {
+                            allowed_principals: vec![
+                                "210987654321".to_owned(),
+                                "arn:aws:iam::210987654321:role/caller".to_owned(),
+                            ],
+                            rate_limit_per_5min: drgen::config::DEFAULT_RATE_LIMIT_PER_5MIN,
+                        },
                         dns,
                     },
                     env_name,
@@ -414,6 +422,10 @@ fn toml_text(c: &Case) -> String {
             ("bucket", q(&f.state.bucket)),
             ("region", q(&f.state.region)),
         ],
+    });
+    tables.push(Table {
+        path: "api",
+        pairs: vec![("allowed_principals", list(&f.api.allowed_principals))],
     });
     if let Some(d) = &f.dns {
         let mut pairs = vec![("zone_name", q(&d.zone_name))];
@@ -672,6 +684,10 @@ fn sample_files_of_every_style_are_valid() {
             bucket: "a.b-c.d".to_owned(),
             region: "ap-southeast-4".to_owned(),
         },
+        api: Api {
+            allowed_principals: vec!["arn:aws:iam::210987654321:user/path/to/caller".to_owned()],
+            rate_limit_per_5min: drgen::config::DEFAULT_RATE_LIMIT_PER_5MIN,
+        },
         dns: Some(Dns {
             zone_name: "x.io".to_owned(),
             create_zone: false,
@@ -681,6 +697,7 @@ fn sample_files_of_every_style_are_valid() {
                     primary: "arn:aws:acm:ap-southeast-2:111122223333:certificate/a".to_owned(),
                     dr: "arn:aws:acm:ap-southeast-4:111122223333:certificate/b".to_owned(),
                 }),
+                truststore: None,
             }),
         }),
     };

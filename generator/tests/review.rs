@@ -331,6 +331,52 @@ struct Broken {
 
 const BROKEN: &[Broken] = &[
     Broken {
+        what: "a payment route without authorization",
+        fixture: "clean-primary.json",
+        mutate: |d| set(d, &at(P, "aws_api_gateway_method.post_payments"), &["authorization"], json!("NONE")),
+        rule: "DR-API-AUTH",
+        address: "module.primary.aws_api_gateway_method.post_payments",
+        says: "authorization is NONE; only GET /health may be open",
+    },
+    Broken {
+        what: "the open method moved off /health",
+        fixture: "clean-dr.json",
+        mutate: |d| {
+            config_resource(d, "dr", "aws_api_gateway_method.get_health")["expressions"]["resource_id"] =
+                json!({"references": ["aws_api_gateway_resource.payments.id", "aws_api_gateway_resource.payments"]});
+        },
+        rule: "DR-API-AUTH",
+        address: "module.dr.aws_api_gateway_method.get_health",
+        says: "authorization is NONE",
+    },
+    Broken {
+        what: "a stage without a web ACL",
+        fixture: "clean-dr.json",
+        mutate: |d| {
+            remove(
+                d,
+                "module.dr.aws_wafv2_web_acl_association.stage",
+                "aws_wafv2_web_acl_association.stage",
+                "dr",
+            );
+        },
+        rule: "DR-WAF",
+        address: "module.dr.aws_api_gateway_stage.live",
+        says: "no aws_wafv2_web_acl_association for this stage",
+    },
+    Broken {
+        what: "the association guards something else",
+        fixture: "clean-primary.json",
+        mutate: |d| {
+            config_resource(d, "primary", "aws_wafv2_web_acl_association.stage")["expressions"]["resource_arn"] =
+                json!({"references": ["var.other_arn"]});
+            set(d, &at(P, "aws_wafv2_web_acl_association.stage"), &["resource_arn"], json!("arn:aws:apigateway:us-east-1::/restapis/x/stages/y"));
+        },
+        rule: "DR-WAF",
+        address: "module.primary.aws_api_gateway_stage.live",
+        says: "no aws_wafv2_web_acl_association for this stage",
+    },
+    Broken {
         what: "a mandatory tag is missing",
         fixture: "clean-primary.json",
         mutate: |d| {
@@ -872,7 +918,7 @@ fn table_has_one_row_per_finding_and_a_summary() {
     assert!(lines[2].starts_with("warning   DR-IAM-WILDCARD"), "{s}");
     assert_eq!(
         lines[3],
-        "review failed: 1 violation, 1 warning, 0 notes (24 resources in plan.json)"
+        "review failed: 1 violation, 1 warning, 0 notes (31 resources in plan.json)"
     );
 }
 
@@ -891,7 +937,7 @@ fn json_output_is_the_documented_report() {
     assert_eq!(v["passed"], false);
     assert_eq!(
         v["summary"],
-        json!({"resources": 24, "errors": 1, "warnings": 1, "notes": 0})
+        json!({"resources": 31, "errors": 1, "warnings": 1, "notes": 0})
     );
     assert_eq!(v["skipped_rules"], json!([]));
     assert_eq!(

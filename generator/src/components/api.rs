@@ -1,7 +1,10 @@
 //! The regional REST API (pitfalls 21, 22, 24, 25): POST /payments,
 //! GET /payments/{id} and GET /health, each an AWS_PROXY integration.
+//! The payment routes use AWS_IAM authorization and a resource policy that
+//! allows only the configured principals; GET /health stays open (Route 53
+//! health checkers cannot sign). A regional WAFv2 web ACL guards the stage.
 
-use crate::model::expr::{call, interp, list, lit, object, tpl, Expr};
+use crate::model::expr::{call, interp, list, lit, object, tpl, Expr, Ref, Root};
 use crate::model::{Address, Body, Lifecycle, Scope};
 use crate::policy::naming::{Name, NameKind};
 
@@ -13,6 +16,31 @@ pub const STAGE: &str = "live";
 /// Stage-wide throttling.
 pub const THROTTLE_RATE: i64 = 500;
 pub const THROTTLE_BURST: i64 = 1000;
+
+/// The only route without client authentication.
+pub const OPEN_ROUTE: (&str, &str) = ("GET", "/health");
+
+/// The managed rule groups of the web ACL, in priority order, with the
+/// rules of each group that only count: the anonymous-IP group's hosting
+/// provider list would block callers that run in AWS (the payment routes'
+/// callers are AWS principals); Tor and anonymizing proxies stay blocked.
+pub const WAF_MANAGED_RULE_GROUPS: &[(&str, &[&str])] = &[
+    ("AWSManagedRulesCommonRuleSet", &[]),
+    ("AWSManagedRulesKnownBadInputsRuleSet", &[]),
+    ("AWSManagedRulesAnonymousIpList", &["HostingProviderIPList"]),
+];
+
+/// Module inputs of the API.
+#[derive(Debug, Clone)]
+pub struct ApiInputs {
+    /// `list(string)`: account ids or IAM role/user ARNs allowed to invoke
+    /// the payment routes.
+    pub allowed_principals: Expr,
+    /// Requests per source IP in 5 minutes before the WAF blocks.
+    pub rate_limit: Expr,
+    /// `bool`: true when clients must come through the mTLS custom domain.
+    pub disable_execute_api_endpoint: Expr,
+}
 
 /// One route: method, resource path and the path pattern for permissions.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +95,13 @@ impl Api {
 }
 
 /// Builds the API and its permissions.
-pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Address) -> Api {
+pub fn build(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    lambda: &Lambda,
+    app_key: &Address,
+    inputs: &ApiInputs,
+) -> Api {
     let api = scope
         .named(
             "aws_api_gateway_rest_api",
@@ -81,6 +115,12 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Addres
         .block(
             "endpoint_configuration",
             Body::new().set("types", list([Expr::from("REGIONAL")])),
+        )
+        // With mutual TLS on the custom domain, the default endpoint would
+        // be a way around the client certificate check.
+        .set(
+            "disable_execute_api_endpoint",
+            inputs.disable_execute_api_endpoint.clone(),
         )
         // A replacement API is created before the old one goes (names
         // need not be unique), so clients never see a missing API.
@@ -139,7 +179,7 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Addres
             .set("rest_api_id", api_id.clone())
             .set("resource_id", resource.attr("id"))
             .set("http_method", route.method)
-            .set("authorization", "NONE")
+            .set("authorization", authorization(route))
             .set("request_validator_id", validator.attr("id"));
         if route.local == "post_payments" {
             m = m.set(
@@ -187,6 +227,11 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Addres
     }
     // Also redeploy when the function's integration target changes.
     trigger_parts.push(lambda.function.attr("invoke_arn"));
+
+    // Who may invoke: a policy change must redeploy the stage, so the
+    // policy document is part of the trigger hash.
+    let policy = resource_policy(scope, &rest_api, inputs);
+    trigger_parts.push(policy.attr("policy"));
 
     let mut dep = scope
         .unnamed("aws_api_gateway_deployment", "payments")
@@ -297,5 +342,182 @@ pub fn build(scope: &mut Scope<'_>, env: &Env, lambda: &Lambda, app_key: &Addres
         );
     scope.add(ms);
 
+    web_acl(scope, &stage, app_key, inputs);
+
     Api { rest_api, stage }
+}
+
+/// `AWS_IAM` for every route but the open health route.
+pub fn authorization(route: &Route) -> &'static str {
+    if (route.method, route.path) == OPEN_ROUTE {
+        "NONE"
+    } else {
+        "AWS_IAM"
+    }
+}
+
+/// The resource policy: the listed principals may invoke the payment
+/// routes, everyone else is denied them explicitly; anyone may invoke
+/// GET /health (a resource policy denies what it does not allow to
+/// unauthenticated callers).
+fn resource_policy(scope: &mut Scope<'_>, rest_api: &Address, inputs: &ApiInputs) -> Address {
+    let route_arn = |r: &Route| {
+        tpl(vec![
+            interp(rest_api.attr("execution_arn")),
+            lit(&format!("/*/{}/{}", r.method, r.arn_path)),
+        ])
+    };
+    let protected: Vec<Expr> = ROUTES
+        .iter()
+        .filter(|r| authorization(r) != "NONE")
+        .map(route_arn)
+        .collect();
+    let open: Vec<Expr> = ROUTES
+        .iter()
+        .filter(|r| authorization(r) == "NONE")
+        .map(route_arn)
+        .collect();
+    // aws:PrincipalArn of an account's principals: arn:aws:iam::ACCOUNT:*;
+    // role and user ARNs as listed (a role session's PrincipalArn is its role).
+    let p = Ref::new(Root::Iter("p".into())).expr();
+    let principal_arns = Expr::ForList {
+        var: "p".into(),
+        coll: Box::new(inputs.allowed_principals.clone()),
+        body: Box::new(Expr::Cond(
+            Box::new(call(
+                "can",
+                vec![call("regex", vec![Expr::from("^[0-9]{12}$"), p.clone()])],
+            )),
+            Box::new(tpl(vec![
+                lit("arn:aws:iam::"),
+                interp(p.clone()),
+                lit(":*"),
+            ])),
+            Box::new(p),
+        )),
+    };
+    let statement = |sid: &str, effect: &str, principal: Expr, resources: Vec<Expr>| {
+        vec![
+            ("Sid", Expr::from(sid)),
+            ("Effect", Expr::from(effect)),
+            ("Principal", principal),
+            ("Action", Expr::from("execute-api:Invoke")),
+            ("Resource", list(resources)),
+        ]
+    };
+    let allow = object(statement(
+        "AllowListedCallers",
+        "Allow",
+        object([("AWS", inputs.allowed_principals.clone())]),
+        protected.clone(),
+    ));
+    let mut deny = statement("DenyEveryoneElse", "Deny", Expr::from("*"), protected);
+    deny.push((
+        "Condition",
+        object([("ArnNotLike", object([("aws:PrincipalArn", principal_arns)]))]),
+    ));
+    let health = object(statement(
+        "AllowHealthToAnyone",
+        "Allow",
+        Expr::from("*"),
+        open,
+    ));
+    let doc = call(
+        "jsonencode",
+        vec![object([
+            ("Version", Expr::from("2012-10-17")),
+            ("Statement", list([allow, object(deny), health])),
+        ])],
+    );
+    let d = scope
+        .unnamed("aws_api_gateway_rest_api_policy", "payments")
+        .set("rest_api_id", rest_api.attr("id"))
+        .set("policy", doc);
+    scope.add(d)
+}
+
+/// The regional web ACL of the stage: AWS managed common and known-bad-
+/// inputs rule sets, a rate-based rule per source IP, logs to an
+/// `aws-waf-logs-` log group encrypted with the application key.
+fn web_acl(scope: &mut Scope<'_>, stage: &Address, app_key: &Address, inputs: &ApiInputs) {
+    let acl_name = scope.name_expr(&Name::of(NameKind::WebAcl));
+    let visibility = |metric: Expr| {
+        Body::new()
+            .set("cloudwatch_metrics_enabled", true)
+            .set("metric_name", metric)
+            .set("sampled_requests_enabled", true)
+    };
+    let metric = |what: &str| {
+        let mut parts = vec![lit(&format!("{what}-"))];
+        if let Expr::Template(p) = &acl_name {
+            parts.extend(p.iter().cloned());
+        }
+        tpl(parts)
+    };
+    let mut acl = scope
+        .named("aws_wafv2_web_acl", "payments", &Name::of(NameKind::WebAcl))
+        .set(
+            "description",
+            "Payment API stage: AWS managed rules and a rate limit per source IP",
+        )
+        .set("scope", "REGIONAL")
+        .block("default_action", Body::new().block("allow", Body::new()))
+        .block("visibility_config", visibility(acl_name.clone()));
+    let mut priority = 0;
+    for (group, count_only) in WAF_MANAGED_RULE_GROUPS {
+        priority += 1;
+        let mut statement = Body::new().set("name", *group).set("vendor_name", "AWS");
+        for rule in *count_only {
+            statement = statement.block(
+                "rule_action_override",
+                Body::new()
+                    .set("name", *rule)
+                    .block("action_to_use", Body::new().block("count", Body::new())),
+            );
+        }
+        acl = acl.block(
+            "rule",
+            Body::new()
+                .set("name", *group)
+                .set("priority", Expr::Int(priority))
+                .block("override_action", Body::new().block("none", Body::new()))
+                .block(
+                    "statement",
+                    Body::new().block("managed_rule_group_statement", statement),
+                )
+                .block("visibility_config", visibility(metric(group))),
+        );
+    }
+    acl = acl.block(
+        "rule",
+        Body::new()
+            .set("name", "RateLimitPerSourceIp")
+            .set("priority", Expr::Int(priority + 1))
+            .block("action", Body::new().block("block", Body::new()))
+            .block(
+                "statement",
+                Body::new().block(
+                    "rate_based_statement",
+                    Body::new()
+                        .set("limit", inputs.rate_limit.clone())
+                        .set("aggregate_key_type", "IP"),
+                ),
+            )
+            .block(
+                "visibility_config",
+                visibility(metric("RateLimitPerSourceIp")),
+            ),
+    );
+    let acl = scope.add(acl);
+    let assoc = scope
+        .unnamed("aws_wafv2_web_acl_association", "stage")
+        .set("resource_arn", stage.attr("arn"))
+        .set("web_acl_arn", acl.attr("arn"));
+    scope.add(assoc);
+    let logs = super::log_group(scope, "waf", &Name::of(NameKind::WafLogGroup), app_key);
+    let lc = scope
+        .unnamed("aws_wafv2_web_acl_logging_configuration", "payments")
+        .set("resource_arn", acl.attr("arn"))
+        .set("log_destination_configs", list([logs.attr("arn")]));
+    scope.add(lc);
 }

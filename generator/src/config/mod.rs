@@ -25,7 +25,29 @@ pub struct EnvFile {
     pub database: Database,
     pub lambda: Lambda,
     pub state: State,
+    /// Who may call the payment routes, and the edge firewall's rate limit.
+    pub api: Api,
     pub dns: Option<Dns>,
+}
+
+/// The payment API's callers and firewall.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Api {
+    /// 12-digit account ids or IAM role/user ARNs (partition `aws`) that may
+    /// invoke POST /payments and GET /payments/{id} (SigV4, AWS_IAM).
+    pub allowed_principals: Vec<String>,
+    /// Requests per source IP in a 5-minute window before the WAF
+    /// rate-based rule blocks it.
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit_per_5min: u32,
+}
+
+/// WAF rate limit when env.toml does not set it.
+pub const DEFAULT_RATE_LIMIT_PER_5MIN: u32 = 2000;
+
+fn default_rate_limit() -> u32 {
+    DEFAULT_RATE_LIMIT_PER_5MIN
 }
 
 /// The two regions of the active-passive pair.
@@ -141,6 +163,29 @@ pub struct CustomDomain {
     /// Existing ACM certificate ARNs per region; absent means managed
     /// certificates validated through the zone.
     pub certificate_arns: Option<CertificateArns>,
+    /// Mutual TLS: the CA bundle clients' certificates must chain to.
+    pub truststore: Option<Truststore>,
+}
+
+/// An mTLS truststore object in the primary payments bucket (S3
+/// replication copies it, with the same version id, to the DR bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Truststore {
+    /// `s3://payments-{primary region}-{account}-{suffix}/KEY`
+    pub uri: String,
+    /// The S3 version id of the object.
+    pub version: String,
+}
+
+impl Truststore {
+    /// The bucket and key of the URI, when it is an `s3://BUCKET/KEY` URI.
+    pub fn bucket_key(&self) -> Option<(&str, &str)> {
+        self.uri
+            .strip_prefix("s3://")
+            .and_then(|r| r.split_once('/'))
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+    }
 }
 
 /// Existing ACM certificates, one per region.

@@ -114,6 +114,7 @@ pub fn validate(f: &EnvFile) -> Vec<FieldError> {
     if let Some(a) = &f.account_id {
         account(a, &mut e);
     }
+    api(f, &mut e);
     dns(f, &mut e);
     e.0
 }
@@ -485,13 +486,94 @@ fn state(f: &EnvFile, e: &mut Errors) {
     }
 }
 
+/// WAF rate-based rules: 10 to 2,000,000,000 requests per window (AWS
+/// lowered the minimum from 100 to 10 in 2024; provider >= 5.67 accepts it).
+pub const WAF_RATE_LIMIT: std::ops::RangeInclusive<u32> = 10..=2_000_000_000;
+
+/// Whether an account id is an example rather than an account.
+pub fn is_placeholder_account(a: &str) -> bool {
+    PLACEHOLDER_ACCOUNTS.contains(&a) || a.chars().all(|c| c == a.as_bytes()[0] as char)
+}
+
+fn is_account_id(a: &str) -> bool {
+    a.len() == 12 && a.chars().all(|c| c.is_ascii_digit())
+}
+
+/// An IAM role or user path and name: `[\w+=,.@-]` with `/` in the path.
+fn iam_path_name_ok(s: &str) -> bool {
+    let name = s.rsplit('/').next().unwrap_or("");
+    !name.is_empty()
+        && s.len() <= 512
+        && !s.contains("//")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+}
+
+/// Why an allowed principal is not one, if it is not.
+pub fn principal_problem(p: &str) -> Option<String> {
+    const WANT: &str =
+        "a 12-digit account id or arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME";
+    let account = if is_account_id(p) {
+        p
+    } else if let Some(rest) = p.strip_prefix("arn:aws:iam::") {
+        let Some((acct, res)) = rest.split_once(':') else {
+            return Some(format!("{p:?} is not {WANT}"));
+        };
+        let kind_ok = ["role/", "user/"]
+            .iter()
+            .any(|k| res.strip_prefix(k).is_some_and(iam_path_name_ok));
+        if !is_account_id(acct) || !kind_ok {
+            return Some(format!("{p:?} is not {WANT}"));
+        }
+        acct
+    } else if p.starts_with("arn:") {
+        return Some(format!(
+            "{p:?} is not an IAM role or user ARN in the aws partition ({WANT})"
+        ));
+    } else {
+        return Some(format!("{p:?} is not {WANT}"));
+    };
+    is_placeholder_account(account)
+        .then(|| format!("{p:?} uses the placeholder account {account:?}; list the real callers"))
+}
+
+fn api(f: &EnvFile, e: &mut Errors) {
+    let a = &f.api;
+    if a.allowed_principals.is_empty() {
+        e.add(
+            "api.allowed_principals",
+            format!("is empty; an API nobody may call is a mistake: list at least one caller ({})", "12-digit account ids or arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME"),
+        );
+    }
+    let mut seen = Vec::new();
+    for p in &a.allowed_principals {
+        if let Some(m) = principal_problem(p) {
+            e.add("api.allowed_principals", m);
+        } else if seen.contains(&p) {
+            e.add("api.allowed_principals", format!("{p:?} is listed twice"));
+        }
+        seen.push(p);
+    }
+    if !WAF_RATE_LIMIT.contains(&a.rate_limit_per_5min) {
+        e.add(
+            "api.rate_limit_per_5min",
+            format!(
+                "{} is outside {}-{} (AWS WAF rate-based rule limits, per source IP per 5 minutes)",
+                a.rate_limit_per_5min,
+                WAF_RATE_LIMIT.start(),
+                WAF_RATE_LIMIT.end()
+            ),
+        );
+    }
+}
+
 fn account(a: &str, e: &mut Errors) {
     if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
         e.add(
             "account_id",
             format!("{a:?} is not a 12-digit AWS account id"),
         );
-    } else if PLACEHOLDER_ACCOUNTS.contains(&a) || a.chars().all(|c| c == a.as_bytes()[0] as char) {
+    } else if is_placeholder_account(a) {
         e.add(
             "account_id",
             format!("{a:?} is a placeholder; set the real account id or remove the key"),
@@ -567,6 +649,68 @@ fn dns(f: &EnvFile, e: &mut Errors) {
                 );
             }
         }
+    }
+    if let Some(t) = &c.truststore {
+        truststore(f, t, e);
+    }
+}
+
+/// The truststore must be an object of the primary payments bucket, so
+/// replication gives the DR region's domain a copy it can read.
+fn truststore(f: &EnvFile, t: &super::Truststore, e: &mut Errors) {
+    // Until the global layer generates mTLS (mutual_tls_authentication and
+    // health checks that do not need a client certificate), a truststore
+    // would turn off the execute-api endpoint the health checks use.
+    e.add(
+        "dns.custom_domain.truststore",
+        "mutual TLS is not generated yet (the health checks of an mTLS domain are still open work); remove the key",
+    );
+    let field = "dns.custom_domain.truststore.uri";
+    let want = format!(
+        "s3://payments-{}-ACCOUNT-{}/KEY (an object of the primary payments bucket; replication copies it to the DR region)",
+        f.regions.primary, f.environment_suffix
+    );
+    match t.bucket_key() {
+        None => e.add(field, format!("{:?} is not an S3 URI: use {want}", t.uri)),
+        Some((bucket, key)) => {
+            let acct = bucket
+                .strip_prefix(&format!("payments-{}-", f.regions.primary))
+                .and_then(|r| r.strip_suffix(&format!("-{}", f.environment_suffix)));
+            let acct_ok = acct.is_some_and(|a| {
+                is_account_id(a) && f.account_id.as_deref().is_none_or(|want| want == a)
+            });
+            if !acct_ok {
+                e.add(
+                    field,
+                    format!(
+                        "{:?}: bucket {bucket:?} is not the primary payments bucket; use {want}",
+                        t.uri
+                    ),
+                );
+            } else if acct.is_some_and(is_placeholder_account) {
+                e.add(field, format!("{:?} uses a placeholder account id", t.uri));
+            }
+            if key.len() > 1024
+                || key.chars().any(|c| c.is_control() || c == '\\')
+                || key.contains("${")
+                || key.contains("%{")
+            {
+                e.add(
+                    field,
+                    format!(
+                        "{:?}: the object key must be 1-1024 printable characters",
+                        t.uri
+                    ),
+                );
+            }
+        }
+    }
+    let v = &t.version;
+    if v.is_empty() || v.len() > 1024 || !v.chars().all(|c| c.is_ascii_graphic()) {
+        e.add(
+            "dns.custom_domain.truststore.version",
+            format!("{v:?} is not an S3 version id (aws s3api list-object-versions shows it)"),
+        );
     }
 }
 

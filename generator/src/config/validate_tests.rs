@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::config::{
-    CertificateArns, CustomDomain, Database, Dns, Lambda, Network, Regions, State,
+    Api, CertificateArns, CustomDomain, Database, Dns, Lambda, Network, Regions, State, Truststore,
 };
 
 const REGION_HINT: &str = "is not an AWS region code (e.g. us-east-1, us-east-2, eu-west-1)";
@@ -41,6 +41,14 @@ fn base() -> EnvFile {
             bucket: "drgen-tfstate-dev-use2".into(),
             region: "us-east-2".into(),
         },
+        api: Api {
+            allowed_principals: vec![
+                "210987654321".into(),
+                "arn:aws:iam::210987654321:role/checkout-service-dev".into(),
+                "arn:aws:iam::345678901234:user/ops/payments-cli".into(),
+            ],
+            rate_limit_per_5min: 2000,
+        },
         dns: Some(Dns {
             zone_name: "dev.payments.example.com".into(),
             create_zone: true,
@@ -50,6 +58,7 @@ fn base() -> EnvFile {
                     primary: "arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d".into(),
                     dr: "arn:aws:acm:us-east-2:210987654321:certificate/4e5f6a7b".into(),
                 }),
+                truststore: None,
             }),
         }),
     }
@@ -993,6 +1002,9 @@ timeout_s = 30
 [state]
 bucket = "drgen-tfstate-dev-use2"
 region = "us-east-2"
+
+[api]
+allowed_principals = ["arn:aws:iam::210987654321:role/checkout-service-dev"]
 "#;
     std::fs::write(&path, text).expect("write");
     let e = crate::config::load(&path, "dev").expect_err("invalid");
@@ -1085,4 +1097,135 @@ fn reserved_concurrency_bounds() {
         "0 is outside 1-900 (AWS keeps 100 of the default 1,000 unreserved)",
     );
     assert_valid(|f| f.lambda.reserved_concurrency = 900);
+}
+
+// ---------------------------------------------------------------------------
+// [api] and the mTLS truststore.
+
+fn messages_of(errors: &[FieldError], field: &str) -> Vec<String> {
+    errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.clone())
+        .collect()
+}
+
+#[test]
+fn allowed_principals_must_not_be_empty() {
+    let e = after(|f| f.api.allowed_principals.clear());
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].field, "api.allowed_principals");
+    assert!(
+        e[0].message
+            .contains("is empty; an API nobody may call is a mistake"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn allowed_principals_are_accounts_or_iam_role_and_user_arns() {
+    for bad in [
+        "21098765432",
+        "2109876543210",
+        "arn:aws:iam::210987654321:group/admins",
+        "arn:aws:iam::210987654321:role/",
+        "arn:aws:iam::21098765432:role/x",
+        "arn:aws-cn:iam::210987654321:role/x",
+        "arn:aws:sts::210987654321:assumed-role/x/y",
+        "arn:aws:iam::210987654321:role/a b",
+        "*",
+        "",
+    ] {
+        let e = after(|f| f.api.allowed_principals = vec![bad.into()]);
+        assert_eq!(
+            messages_of(&e, "api.allowed_principals").len(),
+            1,
+            "{bad:?}: {e:?}"
+        );
+        assert_eq!(e.len(), 1, "{bad:?}: {e:?}");
+    }
+    for placeholder in [
+        "123456789012",
+        "arn:aws:iam::123456789012:role/x",
+        "111111111111",
+    ] {
+        let e = after(|f| f.api.allowed_principals = vec![placeholder.into()]);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].message.contains("placeholder"), "{e:?}");
+    }
+    let e =
+        after(|f| f.api.allowed_principals = vec!["210987654321".into(), "210987654321".into()]);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].message.contains("listed twice"), "{e:?}");
+    assert_valid(|f| {
+        f.api.allowed_principals = vec!["arn:aws:iam::210987654321:role/a/b/c-d_e@f".into()]
+    });
+}
+
+#[test]
+fn waf_rate_limit_is_within_waf_bounds() {
+    for bad in [0, 9, 2_000_000_001, u32::MAX] {
+        let e = after(|f| f.api.rate_limit_per_5min = bad);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].field, "api.rate_limit_per_5min");
+    }
+    assert_valid(|f| f.api.rate_limit_per_5min = 10);
+    assert_valid(|f| f.api.rate_limit_per_5min = 2_000_000_000);
+}
+
+/// The errors of a change, without the "not generated yet" one.
+fn after_ts(f: impl FnOnce(&mut EnvFile)) -> Vec<FieldError> {
+    after(f)
+        .into_iter()
+        .filter(|e| e.field != "dns.custom_domain.truststore")
+        .collect()
+}
+
+fn truststore(f: &mut EnvFile) -> &mut Truststore {
+    custom(f).truststore.get_or_insert_with(|| Truststore {
+        uri: "s3://payments-us-east-1-210987654321-dev/mtls/truststore.pem".into(),
+        version: "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY".into(),
+    })
+}
+
+#[test]
+fn truststore_is_an_object_of_the_primary_payments_bucket() {
+    assert!(after_ts(|f| {
+        truststore(f);
+    })
+    .is_empty());
+    for bad in [
+        "https://payments-us-east-1-210987654321-dev/mtls/t.pem",
+        "s3://payments-us-east-1-210987654321-dev",
+        "s3://payments-us-east-1-210987654321-dev/",
+        "s3://other-bucket/mtls/t.pem",
+        "s3://payments-us-east-2-210987654321-dev/mtls/t.pem",
+        "s3://payments-us-east-1-345678901234-dev/mtls/t.pem",
+        "s3://payments-us-east-1-210987654321-prod/mtls/t.pem",
+    ] {
+        let e = after_ts(|f| truststore(f).uri = bad.into());
+        assert_eq!(e.len(), 1, "{bad:?}: {e:?}");
+        assert_eq!(e[0].field, "dns.custom_domain.truststore.uri", "{bad:?}");
+    }
+    let e = after_ts(|f| {
+        f.account_id = None;
+        truststore(f).uri = "s3://payments-us-east-1-123456789012-dev/t.pem".into();
+    });
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].message.contains("placeholder"), "{e:?}");
+    for bad in ["", "a b"] {
+        let e = after_ts(|f| truststore(f).version = bad.into());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].field, "dns.custom_domain.truststore.version");
+    }
+    assert!(after_ts(|f| {
+        f.account_id = None;
+        truststore(f).uri = "s3://payments-us-east-1-345678901234-dev/a/b.pem".into();
+    })
+    .is_empty());
+    let all = after(|f| {
+        truststore(f);
+    });
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0].message.contains("not generated yet"), "{all:?}");
 }

@@ -99,6 +99,22 @@ pub fn build(role: Role) -> Module {
         r"\.zip$",
         "a path to a .zip file",
     );
+    let allowed_principals = vars::allowed_principals(&mut m);
+    let rate_limit = vars::number_in(
+        &mut m,
+        "waf_rate_limit_per_5min",
+        "Requests per source IP in a 5-minute window before the WAF rate-based rule blocks it.",
+        i64::from(*crate::config::validate::WAF_RATE_LIMIT.start()),
+        i64::from(*crate::config::validate::WAF_RATE_LIMIT.end()),
+    );
+    let disable_execute_api = vars::variable(
+        &mut m,
+        "disable_execute_api_endpoint",
+        "bool",
+        "Turn off the default execute-api endpoint (true when clients must come through the mutual TLS custom domain).",
+        Some(Expr::Bool(false)),
+        vec![],
+    );
     let (replica_region, dr_inputs) = match role {
         Role::Primary => (
             Some(vars::region(
@@ -224,7 +240,17 @@ pub fn build(role: Role) -> Module {
             reserved_concurrency: reserved,
         },
     );
-    let api = api::build(&mut s, &env, &lambda, &app_key);
+    let api = api::build(
+        &mut s,
+        &env,
+        &lambda,
+        &app_key,
+        &api::ApiInputs {
+            allowed_principals,
+            rate_limit,
+            disable_execute_api_endpoint: disable_execute_api,
+        },
+    );
     drop(s);
 
     // Outputs.

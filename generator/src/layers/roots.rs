@@ -68,6 +68,15 @@ pub fn aws_provider(env: &Env, region: &str, alias: Option<&str>) -> Provider {
     }
 }
 
+/// The mutual TLS truststore of the environment's custom domain, if any.
+pub fn mtls(env: &Env) -> Option<&crate::config::Truststore> {
+    env.file
+        .dns
+        .as_ref()
+        .and_then(|d| d.custom_domain.as_ref())
+        .and_then(|c| c.truststore.as_ref())
+}
+
 /// Declares `data.terraform_remote_state.LAYER` reading another layer.
 pub fn remote_state(m: &mut Module, env: &Env, layer: &str) -> Address {
     let names = NameContext {
@@ -155,6 +164,23 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
     put(
         "lambda_reserved_concurrency",
         Expr::Int(i64::from(f.lambda.reserved_concurrency)),
+    );
+    put(
+        "allowed_principals",
+        crate::model::expr::list(
+            f.api
+                .allowed_principals
+                .iter()
+                .map(|p| Expr::from(p.as_str())),
+        ),
+    );
+    put(
+        "waf_rate_limit_per_5min",
+        Expr::Int(i64::from(f.api.rate_limit_per_5min)),
+    );
+    put(
+        "disable_execute_api_endpoint",
+        Expr::Bool(mtls(env).is_some()),
     );
     let (configured, az_region) = match role {
         Role::Primary => (f.network.primary_az_ids.as_ref(), &f.regions.primary),

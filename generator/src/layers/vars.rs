@@ -297,3 +297,65 @@ pub fn az_ids(m: &mut Module) -> Expr {
         ],
     )
 }
+
+/// `allowed_principals`: the callers of the payment routes, at least one,
+/// each a 12-digit account id or an IAM role/user ARN (partition aws);
+/// placeholder account ids are refused as in env.toml.
+pub fn allowed_principals(m: &mut Module) -> Expr {
+    let v = "allowed_principals";
+    let p = || crate::model::expr::Ref::new(crate::model::expr::Root::Iter("p".into())).expr();
+    let all = |body: Expr| {
+        call(
+            "alltrue",
+            vec![Expr::ForList {
+                var: "p".into(),
+                coll: Box::new(var(v)),
+                body: Box::new(body),
+            }],
+        )
+    };
+    let placeholders = list(rules::PLACEHOLDER_ACCOUNTS.iter().map(|a| Expr::from(*a)));
+    declare(
+        m,
+        v,
+        "list(string)",
+        "Who may invoke POST /payments and GET /payments/{id} (SigV4): 12-digit account ids or IAM role/user ARNs; everyone else is denied by the REST API's resource policy.",
+        vec![
+            cond(
+                bin(Op::Ge, call("length", vec![var(v)]), Expr::Int(1)),
+                "allowed_principals must list at least one caller: an API nobody may call is a mistake.".into(),
+            ),
+            cond(
+                all(call(
+                    "can",
+                    vec![call(
+                        "regex",
+                        vec![Expr::from(PRINCIPAL_PATTERN), p()],
+                    )],
+                )),
+                "allowed_principals must be 12-digit account ids or arn:aws:iam::ACCOUNT:role/NAME or arn:aws:iam::ACCOUNT:user/NAME.".into(),
+            ),
+            cond(
+                all(Expr::Not(Box::new(call(
+                    "contains",
+                    vec![
+                        placeholders,
+                        call(
+                            "try",
+                            vec![
+                                call("regex", vec![Expr::from("[0-9]{12}"), p()]),
+                                Expr::from(""),
+                            ],
+                        ),
+                    ],
+                )))),
+                "allowed_principals must not use placeholder account ids.".into(),
+            ),
+        ],
+    )
+}
+
+/// What a caller of the payment routes looks like (the module's check; the
+/// Rust validation in config::validate is stricter and explains more).
+pub const PRINCIPAL_PATTERN: &str =
+    r"^([0-9]{12}|arn:aws:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]+)$";

@@ -93,6 +93,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("P40", "one provider strategy per module: aliases, never per-resource region"),
     ("P41", "names avoid the prefixes, suffixes and names AWS or the provider reserve for their type"),
     ("P42", "variable validations call no function that fails on a null or empty value, unless a conditional guards it"),
+    ("P43", "no method but GET /health has authorization NONE; a REST API with authenticated methods has a resource policy that the deployment's redeployment trigger hashes"),
+    ("P44", "every API Gateway stage has a WAFv2 web ACL association, and every web ACL logs"),
 ];
 
 /// Checks every module of the project.
@@ -116,6 +118,7 @@ pub fn check_module(m: &Module) -> Vec<Violation> {
     network(&mut o);
     lambda(&mut o);
     api(&mut o);
+    api_access(&mut o);
     buckets(&mut o);
     replication(&mut o);
     topics(&mut o);
@@ -790,6 +793,89 @@ fn api(o: &mut Out<'_>) {
             "P25",
             "stage logging needs aws_api_gateway_account with a CloudWatch role in this region",
         );
+    }
+}
+
+/// P43 and P44: who may call the API, and the firewall in front of it.
+fn api_access(o: &mut Out<'_>) {
+    let m = o.m;
+    let (open_method, open_path) = crate::components::api::OPEN_ROUTE;
+    let open_route = format!("/*/{open_method}{open_path}");
+    let mut authenticated = false;
+    for method in managed(m, "aws_api_gateway_method") {
+        let auth = method.str_attr("authorization");
+        if auth == Some("NONE") || auth.is_none() {
+            if route_of(m, method).as_deref() != Some(open_route.as_str()) {
+                o.at(
+                    method,
+                    "P43",
+                    format!("authorization must not be NONE: only {open_method} {open_path} is open (Route 53 health checks); use AWS_IAM"),
+                );
+            }
+        } else {
+            authenticated = true;
+        }
+    }
+    for api in managed(m, "aws_api_gateway_rest_api") {
+        if !authenticated {
+            continue;
+        }
+        let policies: Vec<&Resource> = managed(m, "aws_api_gateway_rest_api_policy")
+            .filter(|p| mentions(p, api))
+            .collect();
+        if policies.is_empty() && api.get("policy").is_none() {
+            o.at(
+                api,
+                "P43",
+                "authenticated methods need a resource policy that allows only the listed principals",
+            );
+        }
+        for p in policies {
+            let hashed = managed(m, "aws_api_gateway_deployment").any(|d| {
+                d.get("triggers")
+                    .and_then(Expr::as_object)
+                    .and_then(|t| t.get("redeployment"))
+                    .is_some_and(|e| {
+                        e.refs().iter().any(|r| {
+                            matches!(&r.root, Root::Resource(t, n) if *t == p.rtype && *n == p.name)
+                        })
+                    })
+            });
+            if !hashed {
+                o.at(
+                    p,
+                    "P43",
+                    "the deployment's triggers.redeployment must hash the policy, or a policy change does not reach the stage",
+                );
+            }
+        }
+    }
+    for stage in managed(m, "aws_api_gateway_stage") {
+        let guarded = managed(m, "aws_wafv2_web_acl_association").any(|a| {
+            a.get("resource_arn").is_some_and(|e| {
+                e.refs().iter().any(|r| {
+                    matches!(&r.root, Root::Resource(t, n) if *t == stage.rtype && *n == stage.name)
+                })
+            }) && a
+                .get("web_acl_arn")
+                .is_some_and(|e| refers_to(e, "aws_wafv2_web_acl"))
+        });
+        if !guarded {
+            o.at(
+                stage,
+                "P44",
+                "needs an aws_wafv2_web_acl_association of this stage's arn with a web ACL",
+            );
+        }
+    }
+    for acl in managed(m, "aws_wafv2_web_acl") {
+        if !managed(m, "aws_wafv2_web_acl_logging_configuration").any(|l| mentions(l, acl)) {
+            o.at(
+                acl,
+                "P44",
+                "needs an aws_wafv2_web_acl_logging_configuration (to an aws-waf-logs- log group)",
+            );
+        }
     }
 }
 

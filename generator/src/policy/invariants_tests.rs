@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::config::{
-    CertificateArns, CustomDomain, Database, Dns, Env, EnvFile, Lambda, Network, Regions, State,
+    Api, CertificateArns, CustomDomain, Database, Dns, Env, EnvFile, Lambda, Network, Regions,
+    State, Truststore,
 };
 use crate::layers::Project;
 use crate::model::expr::{data, interp, lit, object, res, tpl, var};
@@ -48,6 +49,12 @@ fn env() -> Env {
             state: State {
                 bucket: "drgen-tfstate-dev-use2".into(),
                 region: "us-east-2".into(),
+            },
+            api: Api {
+                allowed_principals: vec![
+                    "arn:aws:iam::210987654321:role/checkout-service-dev".into()
+                ],
+                rate_limit_per_5min: 2000,
             },
             dns: Some(Dns {
                 zone_name: "dev.payments.example.com".into(),
@@ -217,6 +224,7 @@ fn other_configurations_have_no_violations() {
         custom_domain: Some(CustomDomain {
             name: "api.payments.example.com".into(),
             certificate_arns: None,
+            truststore: None,
         }),
     });
     // Existing certificates and an existing zone.
@@ -232,14 +240,31 @@ fn other_configurations_have_no_violations() {
                 primary: "arn:aws:acm:us-east-1:210987654321:certificate/abc".into(),
                 dr: "arn:aws:acm:us-east-2:210987654321:certificate/def".into(),
             }),
+            truststore: None,
+        }),
+    });
+    // Mutual TLS on the custom domain.
+    let mut mtls = env();
+    mtls.name = "mtls".into();
+    mtls.file.environment_suffix = "mtls".into();
+    mtls.file.dns = Some(Dns {
+        zone_name: "mtls.example.com".into(),
+        create_zone: true,
+        custom_domain: Some(CustomDomain {
+            name: "api.mtls.example.com".into(),
+            certificate_arns: None,
+            truststore: Some(Truststore {
+                uri: "s3://payments-us-east-1-210987654321-mtls/mtls/truststore.pem".into(),
+                version: "v1".into(),
+            }),
         }),
     });
     // No dns section at all.
     let mut bare = env();
     bare.name = "bare".into();
     bare.file.dns = None;
-    let p = crate::layers::build(&[env(), prod, given, bare]);
-    assert_eq!(p.roots.len(), 12);
+    let p = crate::layers::build(&[env(), prod, given, mtls, bare]);
+    assert_eq!(p.roots.len(), 15);
     let v = crate::project::violations(&p);
     assert!(v.is_empty(), "{v:#?}");
 }
@@ -713,11 +738,11 @@ breaks! {
     // P21: deployments.
     p21_no_triggers: DR, |m| {
         remove(m, DEPLOYMENT, "triggers");
-    } => [("P21", DEPLOYMENT)];
+    } => [("P21", DEPLOYMENT), ("P43", "aws_api_gateway_rest_api_policy.payments")];
 
     p21_triggers_without_redeployment: PRIMARY, |m| {
         replace(m, DEPLOYMENT, "triggers", object([("other", Expr::from("x"))]));
-    } => [("P21", DEPLOYMENT)];
+    } => [("P21", DEPLOYMENT), ("P43", "aws_api_gateway_rest_api_policy.payments")];
 
     p21_no_create_before_destroy: DR, |m| {
         res_mut(m, DEPLOYMENT).lifecycle.create_before_destroy = false;
@@ -786,6 +811,39 @@ breaks! {
     p24_missing_permission: PRIMARY, |m| {
         drop_resource(m, "aws_lambda_permission.get_payment");
     } => [("P24", "aws_api_gateway_method.get_payment")];
+
+    // P43: who may call the API.
+    p43_payment_route_without_authorization: PRIMARY, |m| {
+        replace(m, "aws_api_gateway_method.post_payments", "authorization", "NONE");
+    } => [("P43", "aws_api_gateway_method.post_payments")];
+
+    p43_authorization_missing: DR, |m| {
+        remove(m, "aws_api_gateway_method.get_payment", "authorization");
+    } => [("P43", "aws_api_gateway_method.get_payment")];
+
+    p43_no_resource_policy: DR, |m| {
+        drop_resource(m, "aws_api_gateway_rest_api_policy.payments");
+        let d = res_mut(m, DEPLOYMENT);
+        let trig = d.body.attrs.get_mut("triggers").expect("triggers");
+        *trig = object([("redeployment", Expr::from("static"))]);
+    } => [("P43", REST_API)];
+
+    p43_policy_not_in_the_redeployment_hash: PRIMARY, |m| {
+        replace(m, DEPLOYMENT, "triggers", object([("redeployment", Expr::from("static"))]));
+    } => [("P43", "aws_api_gateway_rest_api_policy.payments")];
+
+    // P44: the firewall.
+    p44_stage_without_web_acl: PRIMARY, |m| {
+        drop_resource(m, "aws_wafv2_web_acl_association.stage");
+    } => [("P44", "aws_api_gateway_stage.live")];
+
+    p44_association_of_another_resource: DR, |m| {
+        replace(m, "aws_wafv2_web_acl_association.stage", "resource_arn", var("other_arn"));
+    } => [("P44", "aws_api_gateway_stage.live")];
+
+    p44_web_acl_without_logging: DR, |m| {
+        drop_resource(m, "aws_wafv2_web_acl_logging_configuration.payments");
+    } => [("P44", "aws_wafv2_web_acl.payments")];
 
     // P25: stage logging.
     p25_no_api_gateway_account: DR, |m| {
@@ -1247,8 +1305,15 @@ fn p21_reports_each_deployment_problem() {
         set(m, DEPLOYMENT, "stage_name", "live");
         drop_resource(m, "aws_api_gateway_stage.live");
     });
-    assert_exactly(&v, PRIMARY, &[("P21", DEPLOYMENT)]);
-    assert_eq!(v.len(), 4, "{v:#?}");
+    assert_exactly(
+        &v,
+        PRIMARY,
+        &[
+            ("P21", DEPLOYMENT),
+            ("P43", "aws_api_gateway_rest_api_policy.payments"),
+        ],
+    );
+    assert_eq!(v.len(), 5, "{v:#?}");
 }
 
 #[test]

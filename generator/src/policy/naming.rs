@@ -108,6 +108,7 @@ const DASHBOARD: Limit = limit(
 );
 const ALARM: Limit = limit("CloudWatch alarm name", 255, Charset::Printable);
 const TAG: Limit = limit("Name tag value", 256, Charset::Printable);
+const WAF_NAME: Limit = limit("WAF web ACL name", 128, Charset::AlnumHyphenUnderscore);
 
 /// Prefixes, suffixes and whole names that AWS or the provider reserve for a
 /// resource type's name attribute. A name that uses one is rejected at plan
@@ -303,6 +304,9 @@ pub enum NameKind {
     Zone,
     Certificate,
     ApiDomain,
+    WebAcl,
+    WafLogGroup,
+    HealthDomain,
 }
 
 use Piece::{Account, Lit, Ordinal, Region, Suffix};
@@ -642,6 +646,29 @@ pub const TABLE: &[NameSpec] = &[
         "aws_api_gateway_domain_name",
         None,
         [Lit("api-domain-"), Region, Lit("-"), Suffix],
+        TAG
+    ),
+    spec!(
+        WebAcl,
+        "aws_wafv2_web_acl",
+        Some("name"),
+        [Lit("waf-payments-"), Suffix],
+        WAF_NAME
+    ),
+    // WAF logs only to log groups whose name begins with aws-waf-logs-:
+    // the one name whose shape AWS dictates.
+    spec!(
+        WafLogGroup,
+        "aws_cloudwatch_log_group",
+        Some("name"),
+        [Lit("aws-waf-logs-payments-"), Suffix],
+        LOG_GROUP
+    ),
+    spec!(
+        HealthDomain,
+        "aws_api_gateway_domain_name",
+        None,
+        [Lit("api-health-domain-"), Region, Lit("-"), Suffix],
         TAG
     ),
 ];

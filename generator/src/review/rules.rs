@@ -68,6 +68,8 @@ pub const STORAGE_ENCRYPTION: &str = "DR-STORAGE-ENCRYPTION";
 pub const PUBLIC_ACCESS: &str = "DR-PUBLIC-ACCESS";
 pub const IAM_WILDCARD: &str = "DR-IAM-WILDCARD";
 pub const STATEFUL_DESTROY: &str = "DR-STATEFUL-DESTROY";
+pub const API_AUTH: &str = "DR-API-AUTH";
+pub const WAF: &str = "DR-WAF";
 
 /// Every rule, in report order.
 pub const RULES: &[Rule] = &[
@@ -146,6 +148,20 @@ pub const RULES: &[Rule] = &[
         name: "NoIamWildcards",
         summary: "no IAM policy statement allows \"*\" or \"service:*\" actions on resource \"*\"",
         pitfall: None,
+        needs_env: false,
+    },
+    Rule {
+        id: API_AUTH,
+        name: "ApiMethodsAuthenticated",
+        summary: "no API Gateway method but GET /health has authorization NONE",
+        pitfall: Some("P43"),
+        needs_env: false,
+    },
+    Rule {
+        id: WAF,
+        name: "StageWebAcl",
+        summary: "every API Gateway stage has an aws_wafv2_web_acl_association",
+        pitfall: Some("P44"),
         needs_env: false,
     },
     Rule {
@@ -358,11 +374,13 @@ pub fn check(plan: &Plan, x: &Expectations, opts: Options) -> Vec<Finding> {
         aurora(&mut cx, i, values);
         public_access(&mut cx, i, values);
         iam(&mut cx, i, values);
+        api_auth(&mut cx, i, values);
     }
     for i in plan.deposed.iter().filter(|i| i.mode == Mode::Managed) {
         stateful_destroy(&mut cx, i);
     }
     bucket_coverage(&mut cx, &managed);
+    stage_coverage(&mut cx, &managed);
     prevent_destroy(&mut cx);
     if x.env.is_some() {
         foreign_modules(&mut cx, &managed);
@@ -977,6 +995,95 @@ fn bucket_coverage(cx: &mut Cx<'_>, managed: &[&Instance]) {
             if !covered {
                 cx.error(b, rule, format!("no {t} for this bucket"));
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// API access (P43, P44)
+// ---------------------------------------------------------------------------
+
+/// The instance a reference of `sub`'s argument names, in `sub`'s module.
+fn referenced<'p>(plan: &'p Plan, sub: &Instance, arg: &str, rtype: &str) -> Option<&'p Instance> {
+    let refs = plan
+        .config
+        .get(&config_address(&sub.address))
+        .and_then(|c| c.references.get(arg))?;
+    let name = refs.iter().find_map(|r| {
+        r.strip_prefix(&format!("{rtype}."))
+            .map(|rest| rest.split(['.', '[']).next().unwrap_or(rest))
+    })?;
+    plan.instances
+        .iter()
+        .find(|i| i.module == sub.module && i.rtype == rtype && i.name == name)
+}
+
+fn api_auth(cx: &mut Cx<'_>, i: &Instance, values: &Value) {
+    if i.rtype != "aws_api_gateway_method" {
+        return;
+    }
+    let (open_method, open_path) = crate::components::api::OPEN_ROUTE;
+    let open = match lookup(i, values, &["authorization"]) {
+        Got::Unknown => return cx.unknown(i, API_AUTH, "authorization"),
+        Got::Known(Value::String(a)) if a != "NONE" => return,
+        _ => true,
+    };
+    if !open {
+        return;
+    }
+    let is_get = matches!(lookup(i, values, &["http_method"]), Got::Known(Value::String(m)) if m == open_method);
+    let health = referenced(cx.plan, i, "resource_id", "aws_api_gateway_resource")
+        .and_then(|r| r.values.as_ref().map(|v| (r, v)))
+        .map(|(r, v)| {
+            matches!(lookup(r, v, &["path_part"]), Got::Known(Value::String(p)) if format!("/{p}") == open_path)
+        });
+    match (is_get, health) {
+        (true, Some(true)) => {}
+        (true, None) if !cx.plan.has_configuration => cx.warn(
+            i,
+            API_AUTH,
+            format!("authorization is NONE; without the plan's configuration the route cannot be resolved (only {open_method} {open_path} may be open)"),
+        ),
+        _ => cx.error(
+            i,
+            API_AUTH,
+            format!("authorization is NONE; only {open_method} {open_path} may be open, every other method must use AWS_IAM"),
+        ),
+    }
+}
+
+fn stage_coverage(cx: &mut Cx<'_>, managed: &[&Instance]) {
+    let alive: Vec<&Instance> = managed
+        .iter()
+        .copied()
+        .filter(|i| i.values.is_some())
+        .collect();
+    for st in alive.iter().filter(|i| i.rtype == "aws_api_gateway_stage") {
+        let covered = alive
+            .iter()
+            .filter(|a| a.rtype == "aws_wafv2_web_acl_association" && a.module == st.module)
+            .any(|a| {
+                if let Some(target) =
+                    referenced(cx.plan, a, "resource_arn", "aws_api_gateway_stage")
+                {
+                    return target.address == st.address;
+                }
+                let (Some(av), Some(sv)) = (&a.values, &st.values) else {
+                    return false;
+                };
+                match (lookup(a, av, &["resource_arn"]), lookup(st, sv, &["arn"])) {
+                    (Got::Known(x), Got::Known(y)) => x == y,
+                    // Without configuration and with unknown ARNs, an
+                    // association in the stage's module is taken as its own.
+                    _ => !cx.plan.has_configuration,
+                }
+            });
+        if !covered {
+            cx.error(
+                st,
+                WAF,
+                "no aws_wafv2_web_acl_association for this stage (a regional web ACL must guard it)".into(),
+            );
         }
     }
 }

@@ -19,6 +19,7 @@ resource "aws_api_gateway_deployment" "payments" {
       aws_api_gateway_method.get_health.id,
       aws_api_gateway_integration.get_health.id,
       aws_lambda_function.payment.invoke_arn,
+      aws_api_gateway_rest_api_policy.payments.policy,
     ]))
   }
   depends_on = [
@@ -68,7 +69,7 @@ resource "aws_api_gateway_method" "get_health" {
 }
 
 resource "aws_api_gateway_method" "get_payment" {
-  authorization = "NONE"
+  authorization = "AWS_IAM"
   http_method   = "GET"
   request_parameters = {
     "method.request.path.id" = true
@@ -79,7 +80,7 @@ resource "aws_api_gateway_method" "get_payment" {
 }
 
 resource "aws_api_gateway_method" "post_payments" {
-  authorization = "NONE"
+  authorization = "AWS_IAM"
   http_method   = "POST"
   request_parameters = {
     "method.request.header.Idempotency-Key" = true
@@ -129,8 +130,9 @@ resource "aws_api_gateway_resource" "payments" {
 }
 
 resource "aws_api_gateway_rest_api" "payments" {
-  description = "Payment API (regional; failover by Route 53)"
-  name        = "api-payments-${var.environment_suffix}"
+  description                  = "Payment API (regional; failover by Route 53)"
+  disable_execute_api_endpoint = var.disable_execute_api_endpoint
+  name                         = "api-payments-${var.environment_suffix}"
   tags = {
     CostCenter  = "Operations"
     Criticality = "High"
@@ -145,6 +147,49 @@ resource "aws_api_gateway_rest_api" "payments" {
   lifecycle {
     create_before_destroy = true
   }
+}
+
+resource "aws_api_gateway_rest_api_policy" "payments" {
+  policy = jsonencode({
+    Statement = [
+      {
+        Action = "execute-api:Invoke"
+        Effect = "Allow"
+        Principal = {
+          AWS = var.allowed_principals
+        }
+        Resource = [
+          "${aws_api_gateway_rest_api.payments.execution_arn}/*/POST/payments",
+          "${aws_api_gateway_rest_api.payments.execution_arn}/*/GET/payments/*",
+        ]
+        Sid = "AllowListedCallers"
+      },
+      {
+        Action = "execute-api:Invoke"
+        Condition = {
+          ArnNotLike = {
+            "aws:PrincipalArn" = [for p in var.allowed_principals : (can(regex("^[0-9]{12}$", p)) ? "arn:aws:iam::${p}:*" : p)]
+          }
+        }
+        Effect    = "Deny"
+        Principal = "*"
+        Resource = [
+          "${aws_api_gateway_rest_api.payments.execution_arn}/*/POST/payments",
+          "${aws_api_gateway_rest_api.payments.execution_arn}/*/GET/payments/*",
+        ]
+        Sid = "DenyEveryoneElse"
+      },
+      {
+        Action    = "execute-api:Invoke"
+        Effect    = "Allow"
+        Principal = "*"
+        Resource  = ["${aws_api_gateway_rest_api.payments.execution_arn}/*/GET/health"]
+        Sid       = "AllowHealthToAnyone"
+      },
+    ]
+    Version = "2012-10-17"
+  })
+  rest_api_id = aws_api_gateway_rest_api.payments.id
 }
 
 resource "aws_api_gateway_stage" "live" {
@@ -209,6 +254,18 @@ resource "aws_cloudwatch_log_group" "lambda" {
     Criticality = "High"
     Environment = "DR"
     Name        = "/aws/lambda/payment-${var.environment_suffix}"
+  }
+}
+
+resource "aws_cloudwatch_log_group" "waf" {
+  kms_key_id        = aws_kms_key.app.arn
+  name              = "aws-waf-logs-payments-${var.environment_suffix}"
+  retention_in_days = 365
+  tags = {
+    CostCenter  = "Operations"
+    Criticality = "High"
+    Environment = "DR"
+    Name        = "aws-waf-logs-payments-${var.environment_suffix}"
   }
 }
 
@@ -1141,6 +1198,134 @@ resource "aws_vpc_security_group_ingress_rule" "endpoints_from_lambda" {
     Name        = "sgr-endpoints-from-lambda-${var.environment_suffix}"
   }
   to_port = 443
+}
+
+resource "aws_wafv2_web_acl" "payments" {
+  description = "Payment API stage: AWS managed rules and a rate limit per source IP"
+  name        = "waf-payments-${var.environment_suffix}"
+  scope       = "REGIONAL"
+  tags = {
+    CostCenter  = "Operations"
+    Criticality = "High"
+    Environment = "DR"
+    Name        = "waf-payments-${var.environment_suffix}"
+  }
+
+  default_action {
+    allow {}
+  }
+
+  rule {
+    name     = "AWSManagedRulesCommonRuleSet"
+    priority = 1
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesCommonRuleSet"
+        vendor_name = "AWS"
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesCommonRuleSet-waf-payments-${var.environment_suffix}"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "AWSManagedRulesKnownBadInputsRuleSet"
+    priority = 2
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesKnownBadInputsRuleSet"
+        vendor_name = "AWS"
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesKnownBadInputsRuleSet-waf-payments-${var.environment_suffix}"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "AWSManagedRulesAnonymousIpList"
+    priority = 3
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesAnonymousIpList"
+        vendor_name = "AWS"
+
+        rule_action_override {
+          name = "HostingProviderIPList"
+
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "AWSManagedRulesAnonymousIpList-waf-payments-${var.environment_suffix}"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  rule {
+    name     = "RateLimitPerSourceIp"
+    priority = 4
+
+    action {
+      block {}
+    }
+
+    statement {
+      rate_based_statement {
+        aggregate_key_type = "IP"
+        limit              = var.waf_rate_limit_per_5min
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "RateLimitPerSourceIp-waf-payments-${var.environment_suffix}"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = "waf-payments-${var.environment_suffix}"
+    sampled_requests_enabled   = true
+  }
+}
+
+resource "aws_wafv2_web_acl_association" "stage" {
+  resource_arn = aws_api_gateway_stage.live.arn
+  web_acl_arn  = aws_wafv2_web_acl.payments.arn
+}
+
+resource "aws_wafv2_web_acl_logging_configuration" "payments" {
+  log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
+  resource_arn            = aws_wafv2_web_acl.payments.arn
 }
 
 resource "terraform_data" "primary_writer" {

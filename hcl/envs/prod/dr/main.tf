@@ -24,21 +24,27 @@ module "dr" {
     aws         = aws
     aws.primary = aws.primary
   }
-  app_user                    = "payment_app"
-  availability_zone_ids       = ["use2-az1", "use2-az2", "use2-az3"]
-  database_name               = "payments"
-  engine_version              = data.terraform_remote_state.primary.outputs.rds_global_cluster_engine_version
-  environment_suffix          = "prod"
-  global_cluster_identifier   = data.terraform_remote_state.primary.outputs.rds_global_cluster_id
-  instance_class              = "db.r6g.xlarge"
-  lambda_memory_mb            = 1024
-  lambda_package_path         = "${path.root}/../../../dist/payment-handler.zip"
-  lambda_reserved_concurrency = 200
-  lambda_timeout_s            = 15
-  primary_region              = "us-east-1"
-  primary_writer_instance_arn = data.terraform_remote_state.primary.outputs.rds_writer_instance_arn
-  source_bucket_arn           = data.terraform_remote_state.primary.outputs.s3_bucket_arn
-  source_bucket_name          = data.terraform_remote_state.primary.outputs.s3_bucket_name
-  source_bucket_versioning_id = data.terraform_remote_state.primary.outputs.s3_bucket_versioning_id
-  vpc_cidr                    = "10.200.0.0/16"
+  allowed_principals = [
+    "arn:aws:iam::210987654321:role/checkout-service-prod",
+    "arn:aws:iam::210987654321:role/refunds-worker-prod",
+  ]
+  app_user                     = "payment_app"
+  availability_zone_ids        = ["use2-az1", "use2-az2", "use2-az3"]
+  database_name                = "payments"
+  disable_execute_api_endpoint = false
+  engine_version               = data.terraform_remote_state.primary.outputs.rds_global_cluster_engine_version
+  environment_suffix           = "prod"
+  global_cluster_identifier    = data.terraform_remote_state.primary.outputs.rds_global_cluster_id
+  instance_class               = "db.r6g.xlarge"
+  lambda_memory_mb             = 1024
+  lambda_package_path          = "${path.root}/../../../dist/payment-handler.zip"
+  lambda_reserved_concurrency  = 200
+  lambda_timeout_s             = 15
+  primary_region               = "us-east-1"
+  primary_writer_instance_arn  = data.terraform_remote_state.primary.outputs.rds_writer_instance_arn
+  source_bucket_arn            = data.terraform_remote_state.primary.outputs.s3_bucket_arn
+  source_bucket_name           = data.terraform_remote_state.primary.outputs.s3_bucket_name
+  source_bucket_versioning_id  = data.terraform_remote_state.primary.outputs.s3_bucket_versioning_id
+  vpc_cidr                     = "10.200.0.0/16"
+  waf_rate_limit_per_5min      = 2000
 }

@@ -5,17 +5,23 @@ provider "aws" {
 }
 
 module "primary" {
-  source                      = "../../../modules/primary"
-  app_user                    = "payment_app"
-  availability_zone_ids       = ["use1-az1", "use1-az2", "use1-az4"]
-  database_name               = "payments"
-  dr_region                   = "us-east-2"
-  engine_version              = "16.6"
-  environment_suffix          = "prod"
-  instance_class              = "db.r6g.xlarge"
-  lambda_memory_mb            = 1024
-  lambda_package_path         = "${path.root}/../../../dist/payment-handler.zip"
-  lambda_reserved_concurrency = 200
-  lambda_timeout_s            = 15
-  vpc_cidr                    = "10.100.0.0/16"
+  source = "../../../modules/primary"
+  allowed_principals = [
+    "arn:aws:iam::210987654321:role/checkout-service-prod",
+    "arn:aws:iam::210987654321:role/refunds-worker-prod",
+  ]
+  app_user                     = "payment_app"
+  availability_zone_ids        = ["use1-az1", "use1-az2", "use1-az4"]
+  database_name                = "payments"
+  disable_execute_api_endpoint = false
+  dr_region                    = "us-east-2"
+  engine_version               = "16.6"
+  environment_suffix           = "prod"
+  instance_class               = "db.r6g.xlarge"
+  lambda_memory_mb             = 1024
+  lambda_package_path          = "${path.root}/../../../dist/payment-handler.zip"
+  lambda_reserved_concurrency  = 200
+  lambda_timeout_s             = 15
+  vpc_cidr                     = "10.100.0.0/16"
+  waf_rate_limit_per_5min      = 2000
 }
