@@ -7,14 +7,64 @@ checkov reads Terraform JSON through its `terraform_json` framework. The
 `versions.tf.json` files hold only the `terraform` block, which that parser
 rejects ("this method receives only dicts"); they have no resources, so they
 are skipped.
+
+That parser also fails on `dynamic` blocks, and then silently drops every
+graph check (CKV2_*) of the whole directory and the resource that holds the
+block. So each directory is scanned from a scratch copy where every
+`dynamic` block is expanded to its `content` (the block as if it were on,
+e.g. `mutual_tls_authentication` with a truststore): the checks see the
+fullest configuration the module can produce.
 """
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+
+
+def expand_dynamic(v):
+    """`dynamic: {NAME: {for_each, content}}` -> `NAME: content`, recursively."""
+    if isinstance(v, list):
+        return [expand_dynamic(x) for x in v]
+    if not isinstance(v, dict):
+        return v
+    out = {}
+    for k, x in v.items():
+        if k == "dynamic" and isinstance(x, dict):
+            for name, spec in x.items():
+                content = spec.get("content", {}) if isinstance(spec, dict) else {}
+                out[name] = expand_dynamic(content)
+        else:
+            out[k] = expand_dynamic(x)
+    return out
+
+
+def scratch_copy(d, tmp):
+    """A copy of directory d with dynamic blocks expanded (JSON files only)."""
+    dst = os.path.join(tmp, d.strip("/").replace("/", "__"))
+    os.makedirs(dst)
+    for name in sorted(os.listdir(d)):
+        src = os.path.join(d, name)
+        if not name.endswith(".tf.json"):
+            continue
+        with open(src, encoding="utf-8") as f:
+            doc = json.load(f)
+        with open(os.path.join(dst, name), "w", encoding="utf-8") as f:
+            json.dump(expand_dynamic(doc), f, indent=1)
+    return dst
 
 
 def scan(checkov, d):
+    tmp = tempfile.mkdtemp(prefix="checkov-gate-")
+    try:
+        return scan_dir(checkov, scratch_copy(d, tmp), d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scan_dir(checkov, d, shown):
     out = subprocess.run(
         [checkov, "-d", d, "--framework", "terraform_json",
          "--skip-path", r"versions\.tf\.json$", "--skip-download", "-o", "json"],
@@ -23,7 +73,7 @@ def scan(checkov, d):
     try:
         data = json.loads(out.stdout)
     except json.JSONDecodeError:
-        sys.exit(f"checkov gate: checkov printed no JSON for {d}:\n{out.stderr[-2000:]}")
+        sys.exit(f"checkov gate: checkov printed no JSON for {shown}:\n{out.stderr[-2000:]}")
     reports = data if isinstance(data, list) else [data]
     passed, failed, errors = 0, [], 0
     for r in reports:

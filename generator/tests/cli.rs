@@ -948,6 +948,40 @@ fn custom_domain_outside_the_zone() {
     );
 }
 
+/// dev's input with a custom domain that requires client certificates.
+fn mtls_dev(uri: &str) -> String {
+    dev(
+        "create_zone = true",
+        &format!(
+            "create_zone = true\n\n[dns.custom_domain]\nname = \"api.dev.payments.example.com\"\n\
+             truststore = {{ uri = \"{uri}\", version = \"3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY\" }}"
+        ),
+    )
+}
+
+#[test]
+fn truststore_generates_mutual_tls() {
+    Test::new()
+        .env_toml(
+            "dev",
+            &mtls_dev("s3://payments-us-east-1-345678901234-dev/mtls/truststore.pem"),
+        )
+        .args(&["generate", "--env", "dev"])
+        .stdout_starts_with("generated ")
+        .tree_may_change()
+        .run();
+}
+
+#[test]
+fn truststore_outside_the_primary_bucket() {
+    bad_dev_field(
+        &mtls_dev("s3://payments-us-east-2-345678901234-dev/mtls/truststore.pem"),
+        "dns.custom_domain.truststore.uri: \"s3://payments-us-east-2-345678901234-dev/mtls/truststore.pem\": \
+         bucket \"payments-us-east-2-345678901234-dev\" is not the primary payments bucket; \
+         use s3://payments-us-east-1-ACCOUNT-dev/KEY (an object of the primary payments bucket; replication copies it to the DR region)",
+    );
+}
+
 #[test]
 fn certificate_arns_in_the_wrong_regions() {
     let text = dev(

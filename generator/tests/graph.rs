@@ -161,7 +161,8 @@ fn mermaid_shows_layers_regions_edges_and_resources() {
         "Aurora cluster ×1",
         "Aurora instance ×1",
         "Lambda function ×1",
-        "REST API ×1",
+        // The payment API, and the health-only API (mutual TLS only).
+        "REST API ×2 (1 conditional)",
         "S3 bucket ×1",
         "SNS topic ×1",
     ] {

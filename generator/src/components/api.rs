@@ -80,6 +80,10 @@ pub const ROUTES: &[Route] = &[
 pub struct Api {
     pub rest_api: Address,
     pub stage: Address,
+    /// The health-only REST API (`count` = 1 when the execute-api endpoint
+    /// is disabled, i.e. with mutual TLS on the custom domain).
+    pub health_api: Address,
+    pub health_stage: Address,
 }
 
 impl Api {
@@ -291,22 +295,7 @@ pub fn build(
         app_key,
     );
 
-    let access_format = call(
-        "jsonencode",
-        vec![object([
-            ("requestId", Expr::from("$context.requestId")),
-            ("ip", Expr::from("$context.identity.sourceIp")),
-            ("requestTime", Expr::from("$context.requestTime")),
-            ("httpMethod", Expr::from("$context.httpMethod")),
-            ("resourcePath", Expr::from("$context.resourcePath")),
-            ("status", Expr::from("$context.status")),
-            ("responseLength", Expr::from("$context.responseLength")),
-            (
-                "integrationLatency",
-                Expr::from("$context.integrationLatency"),
-            ),
-        ])],
-    );
+    let access_format = access_format_of();
     let st = scope
         .named(
             "aws_api_gateway_stage",
@@ -342,9 +331,241 @@ pub fn build(
         );
     scope.add(ms);
 
-    web_acl(scope, &stage, app_key, inputs);
+    let acl = web_acl(scope, &stage, app_key, inputs);
+    let (health_api, health_stage) = health_api(
+        scope,
+        lambda,
+        &log_group,
+        &account,
+        &acl,
+        access_format_of(),
+        inputs,
+    );
 
-    Api { rest_api, stage }
+    Api {
+        rest_api,
+        stage,
+        health_api,
+        health_stage,
+    }
+}
+
+fn access_format_of() -> Expr {
+    call(
+        "jsonencode",
+        vec![object([
+            ("requestId", Expr::from("$context.requestId")),
+            ("ip", Expr::from("$context.identity.sourceIp")),
+            ("requestTime", Expr::from("$context.requestTime")),
+            ("httpMethod", Expr::from("$context.httpMethod")),
+            ("resourcePath", Expr::from("$context.resourcePath")),
+            ("status", Expr::from("$context.status")),
+            ("responseLength", Expr::from("$context.responseLength")),
+            (
+                "integrationLatency",
+                Expr::from("$context.integrationLatency"),
+            ),
+        ])],
+    )
+}
+
+fn first(a: &Address, attr: &str) -> Expr {
+    a.reference().index(0).attr(attr).expr()
+}
+
+/// The health-only REST API, created when the execute-api endpoint of the
+/// payment API is disabled (mutual TLS on the custom domain): Route 53
+/// health checkers cannot present a client certificate, so they reach
+/// `GET /health` through a second, certificate-free custom domain
+/// (modules/global) mapped to this API, which has no other route. The
+/// payment routes are not reachable through it at all.
+#[allow(clippy::too_many_arguments)]
+fn health_api(
+    scope: &mut Scope<'_>,
+    lambda: &Lambda,
+    log_group: &Address,
+    account: &Address,
+    acl: &Address,
+    access_format: Expr,
+    inputs: &ApiInputs,
+) -> (Address, Address) {
+    let count = Expr::Cond(
+        Box::new(inputs.disable_execute_api_endpoint.clone()),
+        Box::new(Expr::Int(1)),
+        Box::new(Expr::Int(0)),
+    );
+    let (method_verb, path) = OPEN_ROUTE;
+    let part = path.trim_start_matches('/');
+    let api = scope
+        .named(
+            "aws_api_gateway_rest_api",
+            "health",
+            &Name::qualified(NameKind::RestApi, "health"),
+        )
+        .count(count.clone())
+        .set(
+            "description",
+            "GET /health only, for Route 53 health checks (the payment API requires client certificates)",
+        )
+        .block(
+            "endpoint_configuration",
+            Body::new().set("types", list([Expr::from("REGIONAL")])),
+        )
+        // Reached only through its health custom domain.
+        .set("disable_execute_api_endpoint", true)
+        .lifecycle(Lifecycle {
+            create_before_destroy: true,
+            ..Lifecycle::default()
+        });
+    let api = scope.add(api);
+    let api_id = first(&api, "id");
+    let r = scope
+        .unnamed("aws_api_gateway_resource", "health_only")
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set("parent_id", first(&api, "root_resource_id"))
+        .set("path_part", part);
+    let resource = scope.add(r);
+    let v = scope
+        .named(
+            "aws_api_gateway_request_validator",
+            "health",
+            &Name::qualified(NameKind::RequestValidator, "health"),
+        )
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set("validate_request_parameters", true)
+        .set("validate_request_body", false);
+    let validator = scope.add(v);
+    let m = scope
+        .unnamed("aws_api_gateway_method", "health_only")
+        .count(count.clone())
+        .set("request_validator_id", first(&validator, "id"))
+        .set("rest_api_id", api_id.clone())
+        .set("resource_id", first(&resource, "id"))
+        .set("http_method", method_verb)
+        .set("authorization", "NONE");
+    let method = scope.add(m);
+    let i = scope
+        .unnamed("aws_api_gateway_integration", "health_only")
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set("resource_id", first(&resource, "id"))
+        .set("http_method", first(&method, "http_method"))
+        .set("type", "AWS_PROXY")
+        .set("integration_http_method", "POST")
+        .set("uri", lambda.function.attr("invoke_arn"));
+    let integration = scope.add(i);
+    let route_arn = tpl(vec![
+        interp(first(&api, "execution_arn")),
+        lit(&format!("/*/{method_verb}/{part}")),
+    ]);
+    let p = scope
+        .unnamed("aws_lambda_permission", "health_only")
+        .count(count.clone())
+        .set("statement_id", "AllowApiGateway-health-only")
+        .set("action", "lambda:InvokeFunction")
+        .set("function_name", lambda.function.attr("function_name"))
+        .set("principal", "apigateway.amazonaws.com")
+        .set("source_arn", route_arn.clone());
+    scope.add(p);
+    let doc = call(
+        "jsonencode",
+        vec![object([
+            ("Version", Expr::from("2012-10-17")),
+            (
+                "Statement",
+                list([object([
+                    ("Sid", Expr::from("AllowHealthToAnyone")),
+                    ("Effect", Expr::from("Allow")),
+                    ("Principal", Expr::from("*")),
+                    ("Action", Expr::from("execute-api:Invoke")),
+                    ("Resource", list([route_arn])),
+                ])]),
+            ),
+        ])],
+    );
+    let pol = scope
+        .unnamed("aws_api_gateway_rest_api_policy", "health")
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set("policy", doc);
+    let pol = scope.add(pol);
+    let dep = scope
+        .unnamed("aws_api_gateway_deployment", "health")
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set(
+            "description",
+            "Replaced (create before destroy) whenever the health route changes",
+        )
+        .set(
+            "triggers",
+            object([(
+                "redeployment",
+                call(
+                    "sha1",
+                    vec![call(
+                        "jsonencode",
+                        vec![list([
+                            first(&resource, "id"),
+                            first(&method, "id"),
+                            first(&integration, "id"),
+                            lambda.function.attr("invoke_arn"),
+                            first(&pol, "policy"),
+                        ])],
+                    )],
+                ),
+            )]),
+        )
+        .lifecycle(Lifecycle {
+            create_before_destroy: true,
+            ..Lifecycle::default()
+        })
+        .depends_on(&integration);
+    let dep = scope.add(dep);
+    let st = scope
+        .named(
+            "aws_api_gateway_stage",
+            "health",
+            &Name::qualified(NameKind::ApiStage, "health"),
+        )
+        .count(count.clone())
+        .set("rest_api_id", api_id.clone())
+        .set("deployment_id", first(&dep, "id"))
+        .set("stage_name", STAGE)
+        .set("xray_tracing_enabled", true)
+        .block(
+            "access_log_settings",
+            Body::new()
+                .set("destination_arn", log_group.attr("arn"))
+                .set("format", access_format),
+        )
+        .depends_on(account);
+    let stage = scope.add(st);
+    let ms = scope
+        .unnamed("aws_api_gateway_method_settings", "health")
+        .count(count.clone())
+        .set("rest_api_id", api_id)
+        .set("stage_name", first(&stage, "stage_name"))
+        .set("method_path", "*/*")
+        .block(
+            "settings",
+            Body::new()
+                .set("metrics_enabled", true)
+                .set("logging_level", "ERROR")
+                .set("data_trace_enabled", false)
+                .set("throttling_rate_limit", Expr::Int(THROTTLE_RATE))
+                .set("throttling_burst_limit", Expr::Int(THROTTLE_BURST)),
+        );
+    scope.add(ms);
+    let assoc = scope
+        .unnamed("aws_wafv2_web_acl_association", "health")
+        .count(count)
+        .set("resource_arn", first(&stage, "arn"))
+        .set("web_acl_arn", acl.attr("arn"));
+    scope.add(assoc);
+    (api, stage)
 }
 
 /// `AWS_IAM` for every route but the open health route.
@@ -439,7 +660,12 @@ fn resource_policy(scope: &mut Scope<'_>, rest_api: &Address, inputs: &ApiInputs
 /// The regional web ACL of the stage: AWS managed common and known-bad-
 /// inputs rule sets, a rate-based rule per source IP, logs to an
 /// `aws-waf-logs-` log group encrypted with the application key.
-fn web_acl(scope: &mut Scope<'_>, stage: &Address, app_key: &Address, inputs: &ApiInputs) {
+fn web_acl(
+    scope: &mut Scope<'_>,
+    stage: &Address,
+    app_key: &Address,
+    inputs: &ApiInputs,
+) -> Address {
     let acl_name = scope.name_expr(&Name::of(NameKind::WebAcl));
     let visibility = |metric: Expr| {
         Body::new()
@@ -520,4 +746,5 @@ fn web_acl(scope: &mut Scope<'_>, stage: &Address, app_key: &Address, inputs: &A
         .set("resource_arn", acl.attr("arn"))
         .set("log_destination_configs", list([logs.attr("arn")]));
     scope.add(lc);
+    acl
 }

@@ -25,6 +25,11 @@ pub struct RegionalApi {
     pub api_id: Expr,
     pub stage_name: Expr,
     pub host: Expr,
+    /// The health-only REST API and its stage ("" without mutual TLS).
+    pub health_api_id: Expr,
+    pub health_stage_name: Expr,
+    /// The region's payments bucket (the truststore's replica lives there).
+    pub bucket_name: Expr,
 }
 
 /// Zone inputs.
@@ -36,6 +41,53 @@ pub struct DnsInputs {
     pub custom_domain: Expr,
     /// Nullable object `{ primary, dr }` of existing certificate ARNs.
     pub certificate_arns: Expr,
+    /// Nullable object `{ uri, version }`: the mutual TLS truststore, an
+    /// object of the primary payments bucket.
+    pub truststore: Expr,
+    /// `local.mtls`: a custom domain with a truststore.
+    pub mtls: Expr,
+    /// `local.truststore_key`: the truststore's object key ("" without).
+    pub truststore_key: Expr,
+}
+
+/// The name of a region's health custom domain: `health-{key}.{zone}`.
+/// Route 53 health checks reach the region through it when the shared
+/// name requires client certificates.
+pub fn health_domain_name(key: &str, zone_name: &Expr) -> Expr {
+    tpl(vec![
+        lit(&format!("health-{key}.")),
+        interp(zone_name.clone()),
+    ])
+}
+
+/// The mTLS locals of the global module: whether mutual TLS is on, and the
+/// truststore's key (the DR replica has the same key and version id).
+pub fn mtls_locals(
+    scope: &mut Scope<'_>,
+    custom_domain: &Expr,
+    truststore: &Expr,
+    primary_bucket: &Expr,
+) -> (Expr, Expr) {
+    let mtls = Expr::Binary(
+        Op::And,
+        Box::new(bin(Op::Ne, custom_domain.clone(), Expr::Null)),
+        Box::new(bin(Op::Ne, truststore.clone(), Expr::Null)),
+    );
+    let mtls = scope.module().local("mtls", mtls);
+    let uri = Ref::new(Root::Var("truststore".into())).attr("uri").expr();
+    let key = Expr::Cond(
+        Box::new(bin(Op::Eq, truststore.clone(), Expr::Null)),
+        Box::new(Expr::from("")),
+        Box::new(call(
+            "trimprefix",
+            vec![
+                uri,
+                tpl(vec![lit("s3://"), interp(primary_bucket.clone()), lit("/")]),
+            ],
+        )),
+    );
+    let key = scope.module().local("truststore_key", key);
+    (mtls, key)
 }
 
 /// What monitoring needs.
@@ -84,6 +136,8 @@ pub fn regional(
     zone_id: &Expr,
     zone_name: &Expr,
     api: &RegionalApi,
+    inputs: &DnsInputs,
+    health_domain: &Address,
 ) -> (Address, Address) {
     let rec = scope
         .unnamed("aws_route53_record", &format!("api_{}", api.key))
@@ -106,15 +160,33 @@ pub fn regional(
             &Name::of(NameKind::HealthCheck),
         )
         .set("type", "HTTPS")
-        .set("fqdn", api.host.clone())
+        // With mutual TLS, the execute-api host is disabled and the shared
+        // name wants a client certificate: the health check goes to the
+        // region's health domain, mapped (base path "") to the health-only
+        // API, so the path has no stage prefix.
+        .set(
+            "fqdn",
+            Expr::Cond(
+                Box::new(inputs.mtls.clone()),
+                Box::new(call(
+                    "one",
+                    vec![health_domain.reference().splat().attr("domain_name").expr()],
+                )),
+                Box::new(api.host.clone()),
+            ),
+        )
         .set("port", Expr::Int(443))
         .set(
             "resource_path",
-            tpl(vec![
-                lit("/"),
-                interp(api.stage_name.clone()),
-                lit(HEALTH_PATH),
-            ]),
+            Expr::Cond(
+                Box::new(inputs.mtls.clone()),
+                Box::new(Expr::from(HEALTH_PATH)),
+                Box::new(tpl(vec![
+                    lit("/"),
+                    interp(api.stage_name.clone()),
+                    lit(HEALTH_PATH),
+                ])),
+            ),
         )
         .set("enable_sni", true)
         .set("request_interval", Expr::Int(HEALTH_INTERVAL_S))
@@ -132,8 +204,9 @@ pub fn custom_domain(
     zone_id: &Expr,
     api: &RegionalApi,
     validation_record: Option<&Address>,
-) -> (Address, Address, Option<Address>) {
+) -> CustomDomainParts {
     let enabled = bin(Op::Ne, inputs.custom_domain.clone(), Expr::Null);
+    let health_name = health_domain_name(api.key, &inputs.zone_name);
     let managed = Expr::Binary(
         Op::And,
         Box::new(enabled.clone()),
@@ -147,25 +220,49 @@ pub fn custom_domain(
         )
         .count(cond_count(managed.clone()))
         .set("domain_name", inputs.custom_domain.clone())
+        // The region's health domain (mutual TLS only) is on the same
+        // certificate.
+        .set(
+            "subject_alternative_names",
+            Expr::Cond(
+                Box::new(inputs.mtls.clone()),
+                Box::new(list([health_name.clone()])),
+                Box::new(list(Vec::<Expr>::new())),
+            ),
+        )
         .set("validation_method", "DNS")
         .lifecycle(Lifecycle {
             create_before_destroy: true,
             ..Lifecycle::default()
         });
     let cert = scope.add(cert);
-    let option = |key: &str, field: &str| {
+    // The validation option of one name: domain_validation_options is a
+    // set with one entry per name (the custom domain and, with mutual TLS,
+    // the health domain), picked by domain_name.
+    let option_of = |key: &str, name: &Expr, field: &str| {
         let opts = Ref::new(Root::Resource("aws_acm_certificate".into(), key.into()))
             .index(0)
             .attr("domain_validation_options")
             .expr();
-        call(
-            "lookup",
+        let o = || Ref::new(Root::Iter("o".into()));
+        let by_name = call(
+            "zipmap",
             vec![
-                call("element", vec![call("tolist", vec![opts]), Expr::Int(0)]),
-                Expr::from(field),
+                Expr::ForList {
+                    var: "o".into(),
+                    coll: Box::new(opts.clone()),
+                    body: Box::new(o().attr("domain_name").expr()),
+                },
+                Expr::ForList {
+                    var: "o".into(),
+                    coll: Box::new(opts),
+                    body: Box::new(o().attr(field).expr()),
+                },
             ],
-        )
+        );
+        call("lookup", vec![by_name, name.clone()])
     };
+    let option = |key: &str, field: &str| option_of(key, &inputs.custom_domain, field);
     // A validation record is made once, from the primary certificate: ACM
     // gives the same record for the same name in every region of an account.
     let record = match validation_record {
@@ -195,11 +292,40 @@ pub fn custom_domain(
             error_message: "ACM gave this region's certificate a different validation record than the primary's; add a record for it.".into(),
         });
     }
+    // The health domain's validation record, from this region's certificate.
+    let managed_mtls = Expr::Binary(
+        Op::And,
+        Box::new(managed.clone()),
+        Box::new(inputs.mtls.clone()),
+    );
+    let hfield = |f: &str| option_of(api.key, &health_name, f);
+    let hr = scope
+        .unnamed(
+            "aws_route53_record",
+            &format!("certificate_validation_health_{}", api.key),
+        )
+        .count(cond_count(managed_mtls))
+        .set("zone_id", zone_id.clone())
+        .set("name", hfield("resource_record_name"))
+        .set("type", hfield("resource_record_type"))
+        .set("records", list([hfield("resource_record_value")]))
+        .set("ttl", Expr::Int(RECORD_TTL_S))
+        .set("allow_overwrite", true);
+    let health_record = scope.add(hr);
     let validation = scope
         .unnamed("aws_acm_certificate_validation", api.key)
         .count(cond_count(managed))
         .set("certificate_arn", first(&cert, "arn"))
-        .set("validation_record_fqdns", list([first(&record, "fqdn")]))
+        .set(
+            "validation_record_fqdns",
+            call(
+                "concat",
+                vec![
+                    list([first(&record, "fqdn")]),
+                    health_record.reference().splat().attr("fqdn").expr(),
+                ],
+            ),
+        )
         .lifecycle(Lifecycle {
             preconditions,
             ..Lifecycle::default()
@@ -230,6 +356,33 @@ pub fn custom_domain(
             ],
         )),
     );
+    // Mutual TLS: each region reads the truststore from its own payments
+    // bucket (API Gateway wants it in the domain's region): the primary
+    // object, or its replica in the DR bucket (same key, same version id).
+    let truststore_uri = tpl(vec![
+        lit("s3://"),
+        interp(api.bucket_name.clone()),
+        lit("/"),
+        interp(inputs.truststore_key.clone()),
+    ]);
+    let version = Ref::new(Root::Var("truststore".into()))
+        .attr("version")
+        .expr();
+    let mut preconditions = Vec::new();
+    if api.key == "primary" {
+        preconditions.push(Condition {
+            condition: Expr::Cond(
+                Box::new(bin(Op::Eq, inputs.truststore.clone(), Expr::Null)),
+                Box::new(Expr::Bool(true)),
+                Box::new(bin(
+                    Op::Eq,
+                    Ref::new(Root::Var("truststore".into())).attr("uri").expr(),
+                    truststore_uri.clone(),
+                )),
+            ),
+            error_message: "truststore.uri must be an object of the primary payments bucket (S3 replication copies it, with its version id, to the DR bucket).".into(),
+        });
+    }
     let dn = scope
         .named(
             "aws_api_gateway_domain_name",
@@ -238,12 +391,37 @@ pub fn custom_domain(
         )
         .count(cond_count(enabled.clone()))
         .set("domain_name", inputs.custom_domain.clone())
-        .set("regional_certificate_arn", cert_arn)
+        .set("regional_certificate_arn", cert_arn.clone())
         .set("security_policy", "TLS_1_2")
         .block(
             "endpoint_configuration",
             Body::new().set("types", list([Expr::from("REGIONAL")])),
-        );
+        )
+        .block(
+            "dynamic",
+            Body::new().block(
+                "mutual_tls_authentication",
+                Body::new()
+                    .set(
+                        "for_each",
+                        Expr::Cond(
+                            Box::new(inputs.mtls.clone()),
+                            Box::new(list([Expr::from("on")])),
+                            Box::new(list(Vec::<Expr>::new())),
+                        ),
+                    )
+                    .block(
+                        "content",
+                        Body::new()
+                            .set("truststore_uri", truststore_uri)
+                            .set("truststore_version", version),
+                    ),
+            ),
+        )
+        .lifecycle(Lifecycle {
+            preconditions,
+            ..Lifecycle::default()
+        });
     let dn = scope.add(dn);
     let map = scope
         .unnamed("aws_api_gateway_base_path_mapping", api.key)
@@ -252,7 +430,62 @@ pub fn custom_domain(
         .set("stage_name", api.stage_name.clone())
         .set("domain_name", first(&dn, "domain_name"));
     scope.add(map);
-    (dn, record, Some(validation))
+
+    // The health domain: no client certificate, mapped to the health-only
+    // API (GET /health is its only route), with its own alias record.
+    let hd = scope
+        .named(
+            "aws_api_gateway_domain_name",
+            &format!("health_{}", api.key),
+            &Name::of(NameKind::HealthDomain),
+        )
+        .count(cond_count(inputs.mtls.clone()))
+        .set("domain_name", health_name.clone())
+        .set("regional_certificate_arn", cert_arn)
+        .set("security_policy", "TLS_1_2")
+        .block(
+            "endpoint_configuration",
+            Body::new().set("types", list([Expr::from("REGIONAL")])),
+        );
+    let health_domain = scope.add(hd);
+    let hm = scope
+        .unnamed(
+            "aws_api_gateway_base_path_mapping",
+            &format!("health_{}", api.key),
+        )
+        .count(cond_count(inputs.mtls.clone()))
+        .set("api_id", api.health_api_id.clone())
+        .set("stage_name", api.health_stage_name.clone())
+        .set("domain_name", first(&health_domain, "domain_name"));
+    scope.add(hm);
+    let ha = scope
+        .unnamed("aws_route53_record", &format!("health_{}", api.key))
+        .count(cond_count(inputs.mtls.clone()))
+        .set("zone_id", zone_id.clone())
+        .set("name", first(&health_domain, "domain_name"))
+        .set("type", "A")
+        .block(
+            "alias",
+            Body::new()
+                .set("name", first(&health_domain, "regional_domain_name"))
+                .set("zone_id", first(&health_domain, "regional_zone_id"))
+                .set("evaluate_target_health", false),
+        );
+    scope.add(ha);
+    CustomDomainParts {
+        domain: dn,
+        validation_record: record,
+        health_domain,
+    }
+}
+
+/// What [`custom_domain`] made.
+#[derive(Debug, Clone)]
+pub struct CustomDomainParts {
+    pub domain: Address,
+    /// The custom domain's certificate validation record (made once).
+    pub validation_record: Address,
+    pub health_domain: Address,
 }
 
 /// A failover alias record to a regional domain name.

@@ -658,13 +658,6 @@ fn dns(f: &EnvFile, e: &mut Errors) {
 /// The truststore must be an object of the primary payments bucket, so
 /// replication gives the DR region's domain a copy it can read.
 fn truststore(f: &EnvFile, t: &super::Truststore, e: &mut Errors) {
-    // Until the global layer generates mTLS (mutual_tls_authentication and
-    // health checks that do not need a client certificate), a truststore
-    // would turn off the execute-api endpoint the health checks use.
-    e.add(
-        "dns.custom_domain.truststore",
-        "mutual TLS is not generated yet (the health checks of an mTLS domain are still open work); remove the key",
-    );
     let field = "dns.custom_domain.truststore.uri";
     let want = format!(
         "s3://payments-{}-ACCOUNT-{}/KEY (an object of the primary payments bucket; replication copies it to the DR region)",

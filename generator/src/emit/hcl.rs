@@ -373,6 +373,20 @@ fn body(b: &Body) -> Vec<Structure> {
         .map(|(k, v)| attr(k, expression(v)).into())
         .collect();
     for (kind, blocks) in &b.blocks {
+        if kind == "dynamic" {
+            // `dynamic "LABEL" { for_each = ... content { ... } }`: the
+            // model keeps the label as the inner block's type.
+            for d in blocks {
+                for (label, specs) in &d.blocks {
+                    out.extend(
+                        specs
+                            .iter()
+                            .map(|x| block("dynamic", &[label.as_str()], body(x)).into()),
+                    );
+                }
+            }
+            continue;
+        }
         out.extend(blocks.iter().map(|x| block(kind, &[], body(x)).into()));
     }
     out

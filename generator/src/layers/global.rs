@@ -33,6 +33,8 @@ pub const SIDE_FIELDS: &[(&str, &str)] = &[
     ("rds_cluster_id", "rds_cluster_id"),
     ("s3_bucket_name", "s3_bucket_name"),
     ("sns_topic_arn", "sns_topic_arn"),
+    ("health_api_id", "health_api_id"),
+    ("health_api_stage_name", "health_api_stage_name"),
 ];
 
 fn side_type() -> String {
@@ -121,6 +123,30 @@ pub fn module() -> Module {
         "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
         Some(Expr::Null),
     );
+    let truststore = vars::variable(
+        &mut m,
+        "truststore",
+        "object({ uri = string, version = string })",
+        "Mutual TLS on the custom domain: the truststore (CA bundle) as an object of the primary payments bucket, s3://BUCKET/KEY, and its S3 version id; the DR domain uses the replica in the DR bucket (same key and version id). null: no mutual TLS.",
+        Some(Expr::Null),
+        vec![crate::model::Condition {
+            condition: Expr::Cond(
+                Box::new(crate::model::expr::bin(crate::model::expr::Op::Eq, var("truststore"), Expr::Null)),
+                Box::new(Expr::Bool(true)),
+                Box::new(crate::model::expr::call(
+                    "can",
+                    vec![crate::model::expr::call(
+                        "regex",
+                        vec![
+                            Expr::from("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"),
+                            Ref::new(Root::Var("truststore".into())).attr("uri").expr(),
+                        ],
+                    )],
+                )),
+            ),
+            error_message: "truststore.uri must be s3://BUCKET/KEY.".into(),
+        }],
+    );
     declare(
         &mut m,
         "primary",
@@ -162,17 +188,32 @@ pub fn module() -> Module {
         account: Expr::Null,
     };
 
+    let (mtls, truststore_key) = {
+        let mut s = m.scope(None, names_p.clone());
+        dns::mtls_locals(
+            &mut s,
+            &custom_domain,
+            &truststore,
+            &field("primary", "s3_bucket_name"),
+        )
+    };
     let inputs = DnsInputs {
         zone_name: zone_name.clone(),
         create_zone,
         custom_domain,
         certificate_arns: cert_arns,
+        truststore,
+        mtls,
+        truststore_key,
     };
     let api = |key: &'static str| RegionalApi {
         key,
         api_id: field(key, "api_id"),
         stage_name: field(key, "api_stage_name"),
         host: field(key, "api_host"),
+        health_api_id: field(key, "health_api_id"),
+        health_stage_name: field(key, "health_api_stage_name"),
+        bucket_name: field(key, "s3_bucket_name"),
     };
     let view = |key: &'static str, region: &Expr, other: &Expr| RegionView {
         key,
@@ -194,14 +235,36 @@ pub fn module() -> Module {
     let mut sp = m.scope(None, names_p);
     let table = sessions::build(&mut sp, &region_d);
     let zone_id = dns::build(&mut sp, &inputs);
-    let (_, hc_p) = dns::regional(&mut sp, &zone_id, &zone_name, &api("primary"));
-    let (dn_p, record, _) = dns::custom_domain(&mut sp, &inputs, &zone_id, &api("primary"), None);
+    let cd_p = dns::custom_domain(&mut sp, &inputs, &zone_id, &api("primary"), None);
+    let (_, hc_p) = dns::regional(
+        &mut sp,
+        &zone_id,
+        &zone_name,
+        &api("primary"),
+        &inputs,
+        &cd_p.health_domain,
+    );
+    let dn_p = cd_p.domain.clone();
     let alarms_p = monitoring::regional_alarms(&mut sp, &views[0], &table);
     drop(sp);
 
     let mut sd = m.scope(Some(dr_provider), names_d);
-    let (_, hc_d) = dns::regional(&mut sd, &zone_id, &zone_name, &api("dr"));
-    let (dn_d, _, _) = dns::custom_domain(&mut sd, &inputs, &zone_id, &api("dr"), Some(&record));
+    let cd_d = dns::custom_domain(
+        &mut sd,
+        &inputs,
+        &zone_id,
+        &api("dr"),
+        Some(&cd_p.validation_record),
+    );
+    let (_, hc_d) = dns::regional(
+        &mut sd,
+        &zone_id,
+        &zone_name,
+        &api("dr"),
+        &inputs,
+        &cd_d.health_domain,
+    );
+    let dn_d = cd_d.domain.clone();
     let alarms_d = monitoring::regional_alarms(&mut sd, &views[1], &table);
     drop(sd);
 
@@ -345,6 +408,15 @@ pub fn root(env: &Env, module: &Module) -> Module {
         custom
             .as_ref()
             .map_or(Expr::Null, |c| Expr::from(c.name.as_str())),
+    );
+    args.insert(
+        "truststore".into(),
+        super::roots::mtls(env).map_or(Expr::Null, |t| {
+            object([
+                ("uri", Expr::from(t.uri.as_str())),
+                ("version", Expr::from(t.version.as_str())),
+            ])
+        }),
     );
     args.insert(
         "certificate_arns".into(),

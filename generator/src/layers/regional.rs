@@ -406,6 +406,26 @@ pub fn build(role: Role) -> Module {
         "Regional execute-api host name (for health checks and custom domains).",
         api.host(&env),
     );
+    // "" when there is no health-only API (no mutual TLS): a null output
+    // would be missing from the remote state the global layer reads.
+    let or_empty = |a: &Address, attr: &str| {
+        crate::model::expr::call(
+            "try",
+            vec![a.reference().index(0).attr(attr).expr(), Expr::from("")],
+        )
+    };
+    out(
+        &mut m,
+        "health_api_id",
+        "Id of the health-only REST API (GET /health, for Route 53 health checks when the payment API requires client certificates); empty without mutual TLS.",
+        or_empty(&api.health_api, "id"),
+    );
+    out(
+        &mut m,
+        "health_api_stage_name",
+        "Stage of the health-only REST API; empty without mutual TLS.",
+        or_empty(&api.health_stage, "stage_name"),
+    );
     out(
         &mut m,
         "api_health_url",

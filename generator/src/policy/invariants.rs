@@ -95,6 +95,7 @@ pub const RULES: &[(&str, &str)] = &[
     ("P42", "variable validations call no function that fails on a null or empty value, unless a conditional guards it"),
     ("P43", "no method but GET /health has authorization NONE; a REST API with authenticated methods has a resource policy that the deployment's redeployment trigger hashes"),
     ("P44", "every API Gateway stage has a WAFv2 web ACL association, and every web ACL logs"),
+    ("P45", "with mutual TLS on a custom domain, no health check targets it (Route 53 cannot present a client certificate) but a domain without mutual TLS, and the environment's regional roots disable the execute-api endpoint"),
 ];
 
 /// Checks every module of the project.
@@ -103,6 +104,7 @@ pub fn check(modules: &[&Module]) -> Vec<Violation> {
     for m in modules {
         all.extend(check_module(m));
     }
+    all.extend(mtls_roots(modules));
     all.sort();
     all
 }
@@ -124,6 +126,7 @@ pub fn check_module(m: &Module) -> Vec<Violation> {
     topics(&mut o);
     global_table(&mut o);
     route53(&mut o);
+    mtls_health(&mut o);
     dashboards(&mut o);
     tags(&mut o);
     backend(&mut o);
@@ -762,11 +765,13 @@ fn api(o: &mut Out<'_>) {
             );
         }
     }
-    let tails: Vec<&str> = perms
+    // (REST API, route) of every permission: a permission of one API does
+    // not let API Gateway invoke the function for another API's route.
+    let tails: Vec<(Option<&str>, &str)> = perms
         .iter()
         .filter_map(|p| match p.get("source_arn") {
-            Some(Expr::Template(parts)) => match parts.last() {
-                Some(Part::Lit(l)) => Some(l.as_str()),
+            Some(Expr::Template(parts)) => match (parts.first(), parts.last()) {
+                (Some(Part::Interp(e)), Some(Part::Lit(l))) => Some((api_of(e), l.as_str())),
                 _ => None,
             },
             _ => None,
@@ -777,7 +782,8 @@ fn api(o: &mut Out<'_>) {
             o.at(method, "P24", "cannot resolve this method's route (http_method and resource path must be literal)");
             continue;
         };
-        if !tails.contains(&route.as_str()) {
+        let api = method.get("rest_api_id").and_then(api_of);
+        if !tails.contains(&(api, route.as_str())) {
             o.at(
                 method,
                 "P24",
@@ -1198,6 +1204,112 @@ fn route53(o: &mut Out<'_>) {
     }
 }
 
+/// Whether a domain name requires client certificates: a
+/// `mutual_tls_authentication` block, or a `dynamic` one.
+fn has_mtls(d: &Resource) -> bool {
+    !d.body.blocks_of("mutual_tls_authentication").is_empty()
+        || d.body
+            .blocks_of("dynamic")
+            .iter()
+            .any(|b| !b.blocks_of("mutual_tls_authentication").is_empty())
+}
+
+/// P45 (module): health checks never target a domain that may require
+/// client certificates; where such a domain exists, each health check
+/// targets a domain name without mutual TLS (the health domain), since the
+/// execute-api host is disabled with mutual TLS on.
+fn mtls_health(o: &mut Out<'_>) {
+    let m = o.m;
+    let mtls: Vec<&Resource> = managed(m, "aws_api_gateway_domain_name")
+        .filter(|d| has_mtls(d))
+        .collect();
+    if mtls.is_empty() {
+        return;
+    }
+    let plain: Vec<&Resource> = managed(m, "aws_api_gateway_domain_name")
+        .filter(|d| !has_mtls(d))
+        .collect();
+    // The variables that name an mTLS domain (its domain_name's refs).
+    let mtls_vars: Vec<&str> = mtls
+        .iter()
+        .filter_map(|d| d.get("domain_name"))
+        .flat_map(|e| e.refs())
+        .filter_map(|r| match &r.root {
+            Root::Var(v) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    for h in managed(m, "aws_route53_health_check") {
+        let refs = h.get("fqdn").map(Expr::refs).unwrap_or_default();
+        let targets_mtls = refs.iter().any(|r| match &r.root {
+            Root::Resource(t, n) => {
+                t == "aws_api_gateway_domain_name" && mtls.iter().any(|d| d.name == *n)
+            }
+            Root::Var(v) => mtls_vars.contains(&v.as_str()),
+            _ => false,
+        });
+        if targets_mtls {
+            o.at(
+                h,
+                "P45",
+                "fqdn targets a mutual TLS domain: Route 53 health checkers cannot present a client certificate",
+            );
+        }
+        let targets_plain = refs.iter().any(|r| {
+            matches!(&r.root, Root::Resource(t, n)
+                if t == "aws_api_gateway_domain_name" && plain.iter().any(|d| d.name == *n))
+        });
+        if !targets_plain {
+            o.at(
+                h,
+                "P45",
+                "with mutual TLS on, the execute-api host is disabled: fqdn must target a health domain without mutual TLS",
+            );
+        }
+    }
+}
+
+/// P45 (project): an environment whose global root sets a truststore has
+/// regional roots with `disable_execute_api_endpoint = true`, or clients
+/// could bypass the client certificate check on the execute-api host.
+fn mtls_roots(modules: &[&Module]) -> Vec<Violation> {
+    let root_of = |env: &str, layer: &str| {
+        modules.iter().find(
+            |m| matches!(&m.kind, ModuleKind::Root { env: e, layer: l } if e == env && l == layer),
+        )
+    };
+    let mut v = Vec::new();
+    for m in modules {
+        let ModuleKind::Root { env, layer } = &m.kind else {
+            continue;
+        };
+        if layer != "global" {
+            continue;
+        }
+        let on = m
+            .calls
+            .values()
+            .any(|c| c.args.get("truststore").is_some_and(|t| *t != Expr::Null));
+        if !on {
+            continue;
+        }
+        for l in ["primary", "dr"] {
+            let Some(r) = root_of(env, l) else { continue };
+            for c in r.calls.values() {
+                if c.args.get("disable_execute_api_endpoint") != Some(&Expr::Bool(true)) {
+                    v.push(Violation {
+                        stack: r.dir.clone(),
+                        address: format!("module.{}", c.name),
+                        rule: "P45",
+                        message: "mutual TLS is on (the global root sets a truststore): disable_execute_api_endpoint must be true, or the execute-api host bypasses the client certificate check".into(),
+                    });
+                }
+            }
+        }
+    }
+    v
+}
+
 fn dashboards(o: &mut Out<'_>) {
     let m = o.m;
     let all: Vec<&Resource> = managed(m, "aws_cloudwatch_dashboard").collect();
@@ -1238,6 +1350,14 @@ fn dashboards(o: &mut Out<'_>) {
             }
         }
     }
+}
+
+/// The name of the REST API an expression refers to, if any.
+fn api_of(e: &Expr) -> Option<&str> {
+    e.refs().into_iter().find_map(|r| match &r.root {
+        Root::Resource(t, n) if t == "aws_api_gateway_rest_api" => Some(n.as_str()),
+        _ => None,
+    })
 }
 
 /// `/*/METHOD/path`: any stage, one method, a path that starts with a

@@ -802,7 +802,24 @@ breaks! {
             "source_arn",
             tpl(vec![interp(var("other_execution_arn")), lit("/*/POST/payments")]),
         );
-    } => [("P24", "aws_lambda_permission.post_payments")];
+    } => [("P24", "aws_lambda_permission.post_payments"), ("P24", "aws_api_gateway_method.post_payments")];
+
+    // The health-only API's route is not invokable through a permission
+    // of the payment API (permissions are matched per REST API).
+    p24_permission_of_the_other_api: DR, |m| {
+        replace(
+            m,
+            "aws_lambda_permission.health_only",
+            "source_arn",
+            tpl(vec![interp(res("aws_api_gateway_rest_api", "payments", "execution_arn")), lit("/*/GET/health")]),
+        );
+    } => [("P24", "aws_api_gateway_method.health_only")];
+
+    // P45: with mutual TLS possible, a health check aimed at the shared
+    // (mTLS) name, or at anything but a certificate-free health domain.
+    p45_health_check_targets_the_mtls_domain: GLOBAL, |m| {
+        replace(m, "aws_route53_health_check.primary", "fqdn", var("custom_domain_name"));
+    } => [("P45", "aws_route53_health_check.primary")];
 
     p24_wrong_principal: DR, |m| {
         replace(m, "aws_lambda_permission.get_payment", "principal", "s3.amazonaws.com");
@@ -1344,10 +1361,9 @@ fn p25_needs_logging_to_apply() {
     // Without access logs on the stage the account role is not needed.
     let v = after(DR, |m| {
         drop_resource(m, "aws_api_gateway_account.this");
-        res_mut(m, "aws_api_gateway_stage.live")
-            .body
-            .blocks
-            .remove("access_log_settings");
+        for stage in ["aws_api_gateway_stage.live", "aws_api_gateway_stage.health"] {
+            res_mut(m, stage).body.blocks.remove("access_log_settings");
+        }
     });
     assert!(v.is_empty(), "{v:#?}");
 }
@@ -1571,4 +1587,150 @@ fn untagged_internet_gateway_breaks_p35() {
         s.add(d);
     });
     assert!(v.iter().any(|x| x.rule == "P35"), "{v:#?}");
+}
+
+// ---------------------------------------------------------------------------
+// Mutual TLS (P45) and the generated JSON of an mTLS environment.
+
+const TRUSTSTORE_URI: &str = "s3://payments-us-east-1-210987654321-mtls/mtls/truststore.pem";
+
+fn mtls_env() -> Env {
+    let mut e = env();
+    e.name = "mtls".into();
+    e.file.environment_suffix = "mtls".into();
+    e.file.dns = Some(Dns {
+        zone_name: "mtls.example.com".into(),
+        create_zone: true,
+        custom_domain: Some(CustomDomain {
+            name: "api.mtls.example.com".into(),
+            certificate_arns: None,
+            truststore: Some(Truststore {
+                uri: TRUSTSTORE_URI.into(),
+                version: "v1".into(),
+            }),
+        }),
+    });
+    e
+}
+
+#[test]
+fn p45_mtls_needs_the_execute_api_endpoint_disabled() {
+    let mut p = crate::layers::build(&[mtls_env()]);
+    assert!(crate::project::violations(&p).is_empty());
+    module(&mut p, "envs/mtls/primary")
+        .calls
+        .get_mut("primary")
+        .expect("the primary root calls its module")
+        .args
+        .insert("disable_execute_api_endpoint".into(), Expr::Bool(false));
+    let v = crate::project::violations(&p);
+    let got: BTreeSet<_> = v.iter().map(key).collect();
+    assert_eq!(
+        got,
+        BTreeSet::from([(
+            "envs/mtls/primary".to_owned(),
+            "module.primary".to_owned(),
+            "P45"
+        )]),
+        "{v:#?}"
+    );
+}
+
+/// The rendered JSON of a file of the project.
+fn json_of(p: &Project, path: &str) -> serde_json::Value {
+    let files = crate::project::render(p);
+    let text = files
+        .get(path)
+        .unwrap_or_else(|| panic!("no {path} in {:?}", files.keys().collect::<Vec<_>>()));
+    serde_json::from_str(text).expect("generated JSON parses")
+}
+
+#[test]
+fn mtls_environment_generates_mutual_tls_and_health_domains() {
+    let p = crate::layers::build(&[mtls_env()]);
+    // Roots: the truststore goes to the global layer, the regional roots
+    // turn the execute-api endpoint off.
+    let g = json_of(&p, "envs/mtls/global/main.tf.json");
+    assert_eq!(
+        g["module"]["global"]["truststore"],
+        serde_json::json!({ "uri": TRUSTSTORE_URI, "version": "v1" })
+    );
+    for layer in ["primary", "dr"] {
+        let r = json_of(&p, &format!("envs/mtls/{layer}/main.tf.json"));
+        assert_eq!(
+            r["module"][layer]["disable_execute_api_endpoint"],
+            serde_json::json!(true),
+            "{layer}"
+        );
+    }
+    // modules/global: mTLS on both shared-name domains, each with the
+    // truststore of its own region's bucket (same key and version).
+    let m = json_of(&p, "modules/global/main.tf.json");
+    let dn = &m["resource"]["aws_api_gateway_domain_name"];
+    for (key, side) in [("primary", "primary"), ("dr", "dr")] {
+        let d = &dn[key]["dynamic"]["mutual_tls_authentication"];
+        assert_eq!(d["for_each"], "${(local.mtls ? [\"on\"] : [])}");
+        assert_eq!(
+            d["content"]["truststore_uri"],
+            format!("s3://${{var.{side}.s3_bucket_name}}/${{local.truststore_key}}")
+        );
+        assert_eq!(
+            d["content"]["truststore_version"],
+            "${var.truststore.version}"
+        );
+        // The health domain: no client certificate, mapped to the
+        // health-only API, covered by the region's certificate.
+        let h = &dn[format!("health_{key}")];
+        assert_eq!(h["domain_name"], format!("health-{key}.${{var.zone_name}}"));
+        assert!(h.get("mutual_tls_authentication").is_none());
+        assert!(h.get("dynamic").is_none());
+        let map = &m["resource"]["aws_api_gateway_base_path_mapping"][format!("health_{key}")];
+        assert_eq!(map["api_id"], format!("${{var.{side}.health_api_id}}"));
+        let cert = &m["resource"]["aws_acm_certificate"][key];
+        assert_eq!(
+            cert["subject_alternative_names"],
+            format!("${{(local.mtls ? [\"health-{key}.${{var.zone_name}}\"] : [])}}")
+        );
+        // The health check goes to the health domain, without a stage
+        // prefix (the mapping's base path is empty).
+        let hc = &m["resource"]["aws_route53_health_check"][key];
+        assert_eq!(
+            hc["fqdn"],
+            format!("${{(local.mtls ? one(aws_api_gateway_domain_name.health_{key}[*].domain_name) : var.{side}.api_host)}}")
+        );
+        assert_eq!(hc["type"], "HTTPS");
+        assert_eq!(hc["enable_sni"], true);
+    }
+    assert_eq!(
+        m["locals"]["truststore_key"],
+        "${((var.truststore == null) ? \"\" : trimprefix(var.truststore.uri, \"s3://${var.primary.s3_bucket_name}/\"))}"
+    );
+    // The regional modules: the health-only API exists with the endpoint
+    // turned off, and serves GET /health only.
+    let r = json_of(&p, "modules/dr/main.tf.json");
+    let api = &r["resource"]["aws_api_gateway_rest_api"];
+    assert_eq!(
+        api["payments"]["disable_execute_api_endpoint"],
+        "${var.disable_execute_api_endpoint}"
+    );
+    assert_eq!(
+        api["health"]["count"],
+        "${(var.disable_execute_api_endpoint ? 1 : 0)}"
+    );
+    let methods: Vec<&String> = r["resource"]["aws_api_gateway_method"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        methods,
+        ["get_health", "get_payment", "health_only", "post_payments"]
+    );
+    let ho = &r["resource"]["aws_api_gateway_method"]["health_only"];
+    assert_eq!(ho["http_method"], "GET");
+    assert_eq!(ho["authorization"], "NONE");
+    assert_eq!(
+        r["resource"]["aws_api_gateway_resource"]["health_only"]["path_part"],
+        "health"
+    );
 }

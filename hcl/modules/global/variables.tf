@@ -30,14 +30,16 @@ variable "custom_domain_name" {
 
 variable "dr" {
   type = object({
-    api_id               = string
-    api_name             = string
-    api_stage_name       = string
-    api_host             = string
-    lambda_function_name = string
-    rds_cluster_id       = string
-    s3_bucket_name       = string
-    sns_topic_arn        = string
+    api_id                = string
+    api_name              = string
+    api_stage_name        = string
+    api_host              = string
+    lambda_function_name  = string
+    rds_cluster_id        = string
+    s3_bucket_name        = string
+    sns_topic_arn         = string
+    health_api_id         = string
+    health_api_stage_name = string
   })
   description = "The dr layer's outputs this layer uses."
   nullable    = false
@@ -61,17 +63,34 @@ variable "environment_suffix" {
 
 variable "primary" {
   type = object({
-    api_id               = string
-    api_name             = string
-    api_stage_name       = string
-    api_host             = string
-    lambda_function_name = string
-    rds_cluster_id       = string
-    s3_bucket_name       = string
-    sns_topic_arn        = string
+    api_id                = string
+    api_name              = string
+    api_stage_name        = string
+    api_host              = string
+    lambda_function_name  = string
+    rds_cluster_id        = string
+    s3_bucket_name        = string
+    sns_topic_arn         = string
+    health_api_id         = string
+    health_api_stage_name = string
   })
   description = "The primary layer's outputs this layer uses."
   nullable    = false
+}
+
+variable "truststore" {
+  type = object({
+    uri     = string
+    version = string
+  })
+  description = "Mutual TLS on the custom domain: the truststore (CA bundle) as an object of the primary payments bucket, s3://BUCKET/KEY, and its S3 version id; the DR domain uses the replica in the DR bucket (same key and version id). null: no mutual TLS."
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.truststore == null ? true : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$", var.truststore.uri))
+    error_message = "truststore.uri must be s3://BUCKET/KEY."
+  }
 }
 
 variable "zone_name" {

@@ -4,6 +4,26 @@ resource "aws_api_gateway_account" "this" {
   cloudwatch_role_arn = aws_iam_role.apigw_logs.arn
 }
 
+resource "aws_api_gateway_deployment" "health" {
+  count       = var.disable_execute_api_endpoint ? 1 : 0
+  description = "Replaced (create before destroy) whenever the health route changes"
+  rest_api_id = aws_api_gateway_rest_api.health[0].id
+  triggers = {
+    redeployment = sha1(jsonencode([
+      aws_api_gateway_resource.health_only[0].id,
+      aws_api_gateway_method.health_only[0].id,
+      aws_api_gateway_integration.health_only[0].id,
+      aws_lambda_function.payment.invoke_arn,
+      aws_api_gateway_rest_api_policy.health[0].policy,
+    ]))
+  }
+  depends_on = [aws_api_gateway_integration.health_only]
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
 resource "aws_api_gateway_deployment" "payments" {
   description = "Replaced (create before destroy) whenever a route changes"
   rest_api_id = aws_api_gateway_rest_api.payments.id
@@ -51,6 +71,16 @@ resource "aws_api_gateway_integration" "get_payment" {
   uri                     = aws_lambda_function.payment.invoke_arn
 }
 
+resource "aws_api_gateway_integration" "health_only" {
+  count                   = var.disable_execute_api_endpoint ? 1 : 0
+  http_method             = aws_api_gateway_method.health_only[0].http_method
+  integration_http_method = "POST"
+  resource_id             = aws_api_gateway_resource.health_only[0].id
+  rest_api_id             = aws_api_gateway_rest_api.health[0].id
+  type                    = "AWS_PROXY"
+  uri                     = aws_lambda_function.payment.invoke_arn
+}
+
 resource "aws_api_gateway_integration" "post_payments" {
   http_method             = aws_api_gateway_method.post_payments.http_method
   integration_http_method = "POST"
@@ -79,6 +109,15 @@ resource "aws_api_gateway_method" "get_payment" {
   rest_api_id          = aws_api_gateway_rest_api.payments.id
 }
 
+resource "aws_api_gateway_method" "health_only" {
+  count                = var.disable_execute_api_endpoint ? 1 : 0
+  authorization        = "NONE"
+  http_method          = "GET"
+  request_validator_id = aws_api_gateway_request_validator.health[0].id
+  resource_id          = aws_api_gateway_resource.health_only[0].id
+  rest_api_id          = aws_api_gateway_rest_api.health[0].id
+}
+
 resource "aws_api_gateway_method" "post_payments" {
   authorization = "AWS_IAM"
   http_method   = "POST"
@@ -104,6 +143,29 @@ resource "aws_api_gateway_method_settings" "all" {
   }
 }
 
+resource "aws_api_gateway_method_settings" "health" {
+  count       = var.disable_execute_api_endpoint ? 1 : 0
+  method_path = "*/*"
+  rest_api_id = aws_api_gateway_rest_api.health[0].id
+  stage_name  = aws_api_gateway_stage.health[0].stage_name
+
+  settings {
+    data_trace_enabled     = false
+    logging_level          = "ERROR"
+    metrics_enabled        = true
+    throttling_burst_limit = 1000
+    throttling_rate_limit  = 500
+  }
+}
+
+resource "aws_api_gateway_request_validator" "health" {
+  count                       = var.disable_execute_api_endpoint ? 1 : 0
+  name                        = "api-validator-health-${var.environment_suffix}"
+  rest_api_id                 = aws_api_gateway_rest_api.health[0].id
+  validate_request_body       = false
+  validate_request_parameters = true
+}
+
 resource "aws_api_gateway_request_validator" "params" {
   name                        = "api-validator-${var.environment_suffix}"
   rest_api_id                 = aws_api_gateway_rest_api.payments.id
@@ -117,6 +179,13 @@ resource "aws_api_gateway_resource" "health" {
   rest_api_id = aws_api_gateway_rest_api.payments.id
 }
 
+resource "aws_api_gateway_resource" "health_only" {
+  count       = var.disable_execute_api_endpoint ? 1 : 0
+  parent_id   = aws_api_gateway_rest_api.health[0].root_resource_id
+  path_part   = "health"
+  rest_api_id = aws_api_gateway_rest_api.health[0].id
+}
+
 resource "aws_api_gateway_resource" "payment_id" {
   parent_id   = aws_api_gateway_resource.payments.id
   path_part   = "{id}"
@@ -127,6 +196,27 @@ resource "aws_api_gateway_resource" "payments" {
   parent_id   = aws_api_gateway_rest_api.payments.root_resource_id
   path_part   = "payments"
   rest_api_id = aws_api_gateway_rest_api.payments.id
+}
+
+resource "aws_api_gateway_rest_api" "health" {
+  count                        = var.disable_execute_api_endpoint ? 1 : 0
+  description                  = "GET /health only, for Route 53 health checks (the payment API requires client certificates)"
+  disable_execute_api_endpoint = true
+  name                         = "api-payments-health-${var.environment_suffix}"
+  tags = {
+    CostCenter  = "Operations"
+    Criticality = "High"
+    Environment = "DR"
+    Name        = "api-payments-health-${var.environment_suffix}"
+  }
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_api_gateway_rest_api" "payments" {
@@ -147,6 +237,23 @@ resource "aws_api_gateway_rest_api" "payments" {
   lifecycle {
     create_before_destroy = true
   }
+}
+
+resource "aws_api_gateway_rest_api_policy" "health" {
+  count = var.disable_execute_api_endpoint ? 1 : 0
+  policy = jsonencode({
+    Statement = [
+      {
+        Action    = "execute-api:Invoke"
+        Effect    = "Allow"
+        Principal = "*"
+        Resource  = ["${aws_api_gateway_rest_api.health[0].execution_arn}/*/GET/health"]
+        Sid       = "AllowHealthToAnyone"
+      },
+    ]
+    Version = "2012-10-17"
+  })
+  rest_api_id = aws_api_gateway_rest_api.health[0].id
 }
 
 resource "aws_api_gateway_rest_api_policy" "payments" {
@@ -190,6 +297,36 @@ resource "aws_api_gateway_rest_api_policy" "payments" {
     Version = "2012-10-17"
   })
   rest_api_id = aws_api_gateway_rest_api.payments.id
+}
+
+resource "aws_api_gateway_stage" "health" {
+  count         = var.disable_execute_api_endpoint ? 1 : 0
+  deployment_id = aws_api_gateway_deployment.health[0].id
+  rest_api_id   = aws_api_gateway_rest_api.health[0].id
+  stage_name    = "live"
+  tags = {
+    CostCenter  = "Operations"
+    Criticality = "High"
+    Environment = "DR"
+    Name        = "api-stage-health-${var.environment_suffix}"
+  }
+  xray_tracing_enabled = true
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.api_access.arn
+    format = jsonencode({
+      httpMethod         = "$context.httpMethod"
+      integrationLatency = "$context.integrationLatency"
+      ip                 = "$context.identity.sourceIp"
+      requestId          = "$context.requestId"
+      requestTime        = "$context.requestTime"
+      resourcePath       = "$context.resourcePath"
+      responseLength     = "$context.responseLength"
+      status             = "$context.status"
+    })
+  }
+
+  depends_on = [aws_api_gateway_account.this]
 }
 
 resource "aws_api_gateway_stage" "live" {
@@ -709,6 +846,15 @@ resource "aws_lambda_permission" "get_payment" {
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_api_gateway_rest_api.payments.execution_arn}/*/GET/payments/*"
   statement_id  = "AllowApiGateway-get-payment"
+}
+
+resource "aws_lambda_permission" "health_only" {
+  count         = var.disable_execute_api_endpoint ? 1 : 0
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.payment.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_api_gateway_rest_api.health[0].execution_arn}/*/GET/health"
+  statement_id  = "AllowApiGateway-health-only"
 }
 
 resource "aws_lambda_permission" "post_payments" {
@@ -1260,6 +1406,12 @@ resource "aws_wafv2_web_acl" "payments" {
     metric_name                = "waf-payments-${var.environment_suffix}"
     sampled_requests_enabled   = true
   }
+}
+
+resource "aws_wafv2_web_acl_association" "health" {
+  count        = var.disable_execute_api_endpoint ? 1 : 0
+  resource_arn = aws_api_gateway_stage.health[0].arn
+  web_acl_arn  = aws_wafv2_web_acl.payments.arn
 }
 
 resource "aws_wafv2_web_acl_association" "stage" {

@@ -35,6 +35,16 @@ output "api_stage_name" {
   value       = aws_api_gateway_stage.live.stage_name
 }
 
+output "health_api_id" {
+  description = "Id of the health-only REST API (GET /health, for Route 53 health checks when the payment API requires client certificates); empty without mutual TLS."
+  value       = try(aws_api_gateway_rest_api.health[0].id, "")
+}
+
+output "health_api_stage_name" {
+  description = "Stage of the health-only REST API; empty without mutual TLS."
+  value       = try(aws_api_gateway_stage.health[0].stage_name, "")
+}
+
 output "kms_aurora_key_arn" {
   description = "KMS key of this region's Aurora cluster."
   value       = aws_kms_key.aurora.arn

@@ -37,25 +37,30 @@ module "global" {
   create_zone        = true
   custom_domain_name = "api.payments.example.com"
   dr = {
-    api_host             = data.terraform_remote_state.dr.outputs.api_host
-    api_id               = data.terraform_remote_state.dr.outputs.api_id
-    api_name             = data.terraform_remote_state.dr.outputs.api_name
-    api_stage_name       = data.terraform_remote_state.dr.outputs.api_stage_name
-    lambda_function_name = data.terraform_remote_state.dr.outputs.lambda_function_name
-    rds_cluster_id       = data.terraform_remote_state.dr.outputs.rds_cluster_id
-    s3_bucket_name       = data.terraform_remote_state.dr.outputs.s3_bucket_name
-    sns_topic_arn        = data.terraform_remote_state.dr.outputs.sns_topic_arn
+    api_host              = data.terraform_remote_state.dr.outputs.api_host
+    api_id                = data.terraform_remote_state.dr.outputs.api_id
+    api_name              = data.terraform_remote_state.dr.outputs.api_name
+    api_stage_name        = data.terraform_remote_state.dr.outputs.api_stage_name
+    health_api_id         = data.terraform_remote_state.dr.outputs.health_api_id
+    health_api_stage_name = data.terraform_remote_state.dr.outputs.health_api_stage_name
+    lambda_function_name  = data.terraform_remote_state.dr.outputs.lambda_function_name
+    rds_cluster_id        = data.terraform_remote_state.dr.outputs.rds_cluster_id
+    s3_bucket_name        = data.terraform_remote_state.dr.outputs.s3_bucket_name
+    sns_topic_arn         = data.terraform_remote_state.dr.outputs.sns_topic_arn
   }
   environment_suffix = "prod"
   primary = {
-    api_host             = data.terraform_remote_state.primary.outputs.api_host
-    api_id               = data.terraform_remote_state.primary.outputs.api_id
-    api_name             = data.terraform_remote_state.primary.outputs.api_name
-    api_stage_name       = data.terraform_remote_state.primary.outputs.api_stage_name
-    lambda_function_name = data.terraform_remote_state.primary.outputs.lambda_function_name
-    rds_cluster_id       = data.terraform_remote_state.primary.outputs.rds_cluster_id
-    s3_bucket_name       = data.terraform_remote_state.primary.outputs.s3_bucket_name
-    sns_topic_arn        = data.terraform_remote_state.primary.outputs.sns_topic_arn
+    api_host              = data.terraform_remote_state.primary.outputs.api_host
+    api_id                = data.terraform_remote_state.primary.outputs.api_id
+    api_name              = data.terraform_remote_state.primary.outputs.api_name
+    api_stage_name        = data.terraform_remote_state.primary.outputs.api_stage_name
+    health_api_id         = data.terraform_remote_state.primary.outputs.health_api_id
+    health_api_stage_name = data.terraform_remote_state.primary.outputs.health_api_stage_name
+    lambda_function_name  = data.terraform_remote_state.primary.outputs.lambda_function_name
+    rds_cluster_id        = data.terraform_remote_state.primary.outputs.rds_cluster_id
+    s3_bucket_name        = data.terraform_remote_state.primary.outputs.s3_bucket_name
+    sns_topic_arn         = data.terraform_remote_state.primary.outputs.sns_topic_arn
   }
-  zone_name = "payments.example.com"
+  truststore = null
+  zone_name  = "payments.example.com"
 }

@@ -35,6 +35,16 @@ output "api_stage_name" {
   value       = module.primary.api_stage_name
 }
 
+output "health_api_id" {
+  description = "Id of the health-only REST API (GET /health, for Route 53 health checks when the payment API requires client certificates); empty without mutual TLS."
+  value       = module.primary.health_api_id
+}
+
+output "health_api_stage_name" {
+  description = "Stage of the health-only REST API; empty without mutual TLS."
+  value       = module.primary.health_api_stage_name
+}
+
 output "kms_aurora_key_arn" {
   description = "KMS key of this region's Aurora cluster."
   value       = module.primary.kms_aurora_key_arn
