@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tera::{Context, Tera};
 
+use crate::template::TemplateError;
+
 use crate::layers::Project;
-use crate::model::{Expr, Mode, Module, ModuleCall, ModuleKind};
+use crate::model::{Expr, Mode, Module, ModuleCall, ModuleKind, TypeExpr};
 
 const README_TEMPLATE: &str = include_str!("../templates/module_readme.md.tera");
 const README: &str = "module_readme.md";
@@ -60,7 +62,7 @@ struct CallRow {
 /// module (e.g. `envs/prod/primary`); its call becomes the usage example.
 /// Without one, or when it does not call the module, the example uses
 /// placeholders derived from the variable types.
-pub fn module_readme(m: &Module, example_root: Option<&Module>) -> String {
+pub fn module_readme(m: &Module, example_root: Option<&Module>) -> Result<String, TemplateError> {
     let call = example_root.and_then(|r| find_call(r, m).map(|c| (r, c)));
     let (usage_note, usage) = match call {
         Some((root, c)) => (
@@ -98,7 +100,7 @@ pub fn module_readme(m: &Module, example_root: Option<&Module>) -> String {
         .map(|v| InputRow {
             name: v.name.clone(),
             description: v.description.clone(),
-            ty: v.ty.clone(),
+            ty: v.ty.to_string(),
             default: v.default.as_ref().map(|d| {
                 if v.sensitive {
                     "(sensitive)".to_owned()
@@ -161,16 +163,16 @@ pub fn module_readme(m: &Module, example_root: Option<&Module>) -> String {
     ctx.insert("data_sources", &rows(Mode::Data));
     ctx.insert("ephemeral", &rows(Mode::Ephemeral));
     ctx.insert("calls", &calls);
-    let out = tera()
+    let out = tera()?
         .render(README, &ctx)
-        .unwrap_or_else(|e| panic!("embedded README template failed to render: {e:?}"));
-    tidy(&out)
+        .map_err(|e| TemplateError::render(README, &e))?;
+    Ok(tidy(&out))
 }
 
 /// Every reusable module's README: `modules/<name>/README.md` -> content.
 /// The usage example comes from the [`EXAMPLE_ENV`] root calling the module
 /// when there is one, else from the first root that calls it.
-pub fn module_readmes(project: &Project) -> BTreeMap<String, String> {
+pub fn module_readmes(project: &Project) -> Result<BTreeMap<String, String>, TemplateError> {
     project
         .modules
         .iter()
@@ -179,7 +181,7 @@ pub fn module_readmes(project: &Project) -> BTreeMap<String, String> {
             let example = callers()
                 .find(|r| matches!(&r.kind, ModuleKind::Root { env, .. } if env == EXAMPLE_ENV))
                 .or_else(|| callers().next());
-            (format!("{}/README.md", m.dir), module_readme(m, example))
+            Ok((format!("{}/README.md", m.dir), module_readme(m, example)?))
         })
         .collect()
 }
@@ -256,20 +258,20 @@ fn string_filter(
 }
 
 /// The README template, parsed once per process.
-fn tera() -> &'static Tera {
-    static TERA: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
-    TERA.get_or_init(build_tera)
+fn tera() -> Result<&'static Tera, TemplateError> {
+    static TERA: std::sync::OnceLock<Result<Tera, TemplateError>> = std::sync::OnceLock::new();
+    TERA.get_or_init(build_tera).as_ref().map_err(Clone::clone)
 }
 
-fn build_tera() -> Tera {
+fn build_tera() -> Result<Tera, TemplateError> {
     let mut t = Tera::default();
     t.autoescape_on(vec![]);
     t.register_filter("cell", string_filter("cell", escape_cell));
     t.register_filter("code", string_filter("code", code_cell));
     t.register_filter("code_inline", string_filter("code_inline", code_span));
     t.add_raw_template(README, README_TEMPLATE)
-        .unwrap_or_else(|e| panic!("embedded README template does not parse: {e:?}"));
-    t
+        .map_err(|e| TemplateError::parse(README, &e))?;
+    Ok(t)
 }
 
 /// Trailing spaces trimmed, runs of blank lines collapsed, one final newline.
@@ -354,66 +356,24 @@ fn usage_from_call(c: &ModuleCall) -> String {
     lines.join("\n")
 }
 
-/// A placeholder value of a Terraform type expression: `"..."`, `0`,
-/// `false`, `[]`, `{}`, or an object of placeholders for `object({...})`.
-fn placeholder(ty: &str) -> Expr {
-    let t = ty.trim();
-    let (head, inner) = match t.split_once('(') {
-        Some((h, rest)) => (h.trim(), rest.strip_suffix(')').unwrap_or(rest).trim()),
-        None => (t, ""),
-    };
-    match head {
-        "string" => Expr::from("..."),
-        "number" => Expr::Int(0),
-        "bool" => Expr::Bool(false),
-        "list" | "set" | "tuple" => Expr::List(vec![]),
-        "map" => Expr::Object(BTreeMap::new()),
-        "optional" => placeholder(split_top(inner, ',').first().copied().unwrap_or("any")),
-        "object" => {
-            let fields = inner
-                .strip_prefix('{')
-                .and_then(|f| f.strip_suffix('}'))
-                .unwrap_or("");
-            Expr::Object(
-                split_top(fields, ',')
-                    .into_iter()
-                    .filter_map(|f| f.split_once('='))
-                    .map(|(k, v)| (k.trim().to_owned(), placeholder(v)))
-                    .collect(),
-            )
-        }
-        _ => Expr::Null,
+/// A placeholder value of a Terraform type: `"..."`, `0`, `false`, `[]`,
+/// `{}`, or an object of placeholders for `object({...})`.
+fn placeholder(ty: &TypeExpr) -> Expr {
+    match ty {
+        TypeExpr::String => Expr::from("..."),
+        TypeExpr::Number => Expr::Int(0),
+        TypeExpr::Bool => Expr::Bool(false),
+        TypeExpr::List(_) | TypeExpr::Set(_) => Expr::List(vec![]),
+        TypeExpr::Map(_) => Expr::Object(BTreeMap::new()),
+        TypeExpr::Optional(t, _) => placeholder(t),
+        TypeExpr::Object(fields) => Expr::Object(
+            fields
+                .iter()
+                .map(|(k, t)| (k.clone(), placeholder(t)))
+                .collect(),
+        ),
+        TypeExpr::Any => Expr::Null,
     }
-}
-
-/// Splits at `sep` outside brackets and quotes; empty pieces dropped.
-fn split_top(s: &str, sep: char) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start, mut quoted, mut escaped) = (0i32, 0, false, false);
-    for (i, c) in s.char_indices() {
-        if quoted {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            '(' | '{' | '[' => depth += 1,
-            ')' | '}' | ']' => depth -= 1,
-            c if c == sep && depth == 0 => {
-                out.push(s[start..i].trim());
-                start = i + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    out.push(s[start..].trim());
-    out.retain(|p| !p.is_empty());
-    out
 }
 
 /// `(x)` -> `x` when the outer parentheses enclose the whole expression.
@@ -509,7 +469,7 @@ fn usage_placeholder(m: &Module) -> String {
             let value = placeholder(&v.ty);
             let text = match value {
                 Expr::Object(ref o) if !o.is_empty() => pretty(&value, "  "),
-                _ => format!("{} # {}", value.to_hcl(), v.ty.replace('\n', " ")),
+                _ => format!("{} # {}", value.to_hcl(), v.ty),
             };
             (v.name.clone(), text)
         })
@@ -579,16 +539,22 @@ mod tests {
 
     #[test]
     fn placeholders_follow_types() {
-        let p = |t: &str| placeholder(t).to_hcl();
-        assert_eq!(p("string"), "\"...\"");
-        assert_eq!(p("list(string)"), "[]");
-        assert_eq!(p("map(number)"), "{}");
+        use TypeExpr as T;
+        let p = |t: T| placeholder(&t).to_hcl();
+        assert_eq!(p(T::String), "\"...\"");
+        assert_eq!(p(T::list(T::String)), "[]");
+        assert_eq!(p(T::set(T::String)), "[]");
+        assert_eq!(p(T::map(T::Number)), "{}");
         assert_eq!(
-            p("object({ a = string, b = optional(number, 3), c = object({ d = bool }) })"),
+            p(T::object([
+                ("a", T::String),
+                ("b", T::optional_or(T::Number, Expr::Int(3))),
+                ("c", T::object([("d", T::Bool)])),
+            ])),
             "{\"a\" = \"...\", \"b\" = 0, \"c\" = {\"d\" = false}}"
         );
-        assert_eq!(p("number"), "0");
-        assert_eq!(p("any"), "null");
+        assert_eq!(p(T::Number), "0");
+        assert_eq!(p(T::Any), "null");
     }
 
     #[test]

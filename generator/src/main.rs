@@ -56,8 +56,8 @@ enum Command {
         /// The output of `terraform show -json PLANFILE`.
         #[arg(value_name = "PLAN_JSON")]
         plan: PathBuf,
-        #[arg(long, value_enum, default_value_t = drgen::review::Format::Table)]
-        format: drgen::review::Format,
+        #[arg(long, value_enum, default_value_t = ReviewFormat::Table)]
+        format: ReviewFormat,
         /// Let deletes and replaces of stateful resources through.
         #[arg(long)]
         allow_destroy: bool,
@@ -72,6 +72,27 @@ enum Command {
 enum GraphFormat {
     Mermaid,
     Dot,
+}
+
+/// Output format of `drgen review` (the library's [`drgen::review::Format`]).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ReviewFormat {
+    /// One row per finding, then a summary line.
+    Table,
+    /// The documented JSON report (`drgen-review` version 1).
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+impl From<ReviewFormat> for drgen::review::Format {
+    fn from(f: ReviewFormat) -> Self {
+        match f {
+            ReviewFormat::Table => Self::Table,
+            ReviewFormat::Json => Self::Json,
+            ReviewFormat::Sarif => Self::Sarif,
+        }
+    }
 }
 
 fn fault_plan() -> FaultPlan {
@@ -135,7 +156,7 @@ fn run(cli: Cli) -> Result<ExitCode, drgen::project::Error> {
             env,
         } => match ops::review(&cli.repo, &plan, env.as_deref(), allow_destroy) {
             Ok(report) => {
-                print!("{}", report.render(format));
+                print!("{}", report.render(format.into()));
                 Ok(ExitCode::from(report.exit_code()))
             }
             Err(drgen::review::Error::Project(e)) => Err(e),

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::finding::Finding;
 use crate::project::{self, Error};
-use crate::tfcheck::{self, Finding, Schemas};
+use crate::tfcheck::{self, Schemas};
 use crate::write::{self, Drift, FaultPlan};
 
 /// What `generate` did.
@@ -15,7 +16,7 @@ pub enum GenerateOutcome {
     /// `--check`: the tree matches (empty) or drifts.
     Checked { drift: Vec<Drift> },
     /// The model broke invariants: nothing was written.
-    Violations(Vec<String>),
+    Violations(Vec<Finding>),
 }
 
 /// `drgen generate [--env ..] [--check]`.
@@ -31,10 +32,10 @@ pub fn generate(
     let violations = project::violations(&p);
     if !violations.is_empty() {
         return Ok(GenerateOutcome::Violations(
-            violations.iter().map(ToString::to_string).collect(),
+            violations.iter().map(Finding::from).collect(),
         ));
     }
-    let files = project::render_all(&p, all);
+    let files = project::render_all(&p, all)?;
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
     let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names, all)?;
     if check {
@@ -52,32 +53,25 @@ pub fn generate(
 
 /// `drgen check`: invariants of the model, drift of the tree, and the tree
 /// on disk against the provider schema and its own references.
-pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<String>, Error> {
+/// Findings come in that order: invariants, drift, then schema and
+/// references.
+pub fn check(repo: &Path, envs: &[String]) -> Result<Vec<Finding>, Error> {
     let all = envs.is_empty();
     let envs = project::load(repo, envs)?;
     let p = project::build(&envs);
-    let mut out: Vec<String> = project::violations(&p)
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let full = project::render(&p);
+    let mut out: Vec<Finding> = project::violations(&p).iter().map(Finding::from).collect();
+    let full = project::render_all(&p, true)?;
     let files = if all {
         full.clone()
     } else {
-        project::render_all(&p, false)
+        project::render_all(&p, false)?
     };
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
     let dirs = write::managed_dirs(repo, &project::owned_units(&files), &names, all)?;
-    for d in write::drift(repo, &files, &dirs)? {
-        out.push(format!("{d} (run drgen generate)"));
-    }
+    out.extend(write::drift(repo, &files, &dirs)?.iter().map(Finding::from));
     // The reference checks need the modules too, even for some envs.
     let tree = read_tree(repo, &full)?;
-    out.extend(
-        tree_findings(&tree)
-            .iter()
-            .map(|f| format!("{}: {}: {}", f.file, f.address, f.message)),
-    );
+    out.extend(tree_findings(&tree).iter().map(Finding::from));
     Ok(out)
 }
 
@@ -104,7 +98,7 @@ fn read_tree(
 }
 
 /// Schema and reference findings of a tree.
-pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<Finding> {
+pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<tfcheck::Finding> {
     tfcheck::check_tree_versions(tree, &Schemas::vendored_versions())
 }
 
@@ -112,7 +106,7 @@ pub fn tree_findings(tree: &BTreeMap<String, serde_json::Value>) -> Vec<Finding>
 pub fn posture(repo: &Path, env: &str) -> Result<crate::posture::Posture, Error> {
     let envs = project::load(repo, &[env.to_owned()])?;
     let p = project::build(&envs);
-    let files = project::render(&p);
+    let files = project::render_all(&p, true)?;
     let tree = read_tree(repo, &files)?;
     Ok(crate::posture::assess(env, &tree))
 }

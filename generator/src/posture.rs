@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::json_path::{blocks, first, get, num, resources};
+use crate::tfcheck::{references, Step};
+
 /// Goals.
 pub const RPO_LEDGER_S: f64 = 1.0;
 pub const RPO_SESSIONS_S: f64 = 1.0;
@@ -69,41 +72,6 @@ impl Posture {
     }
 }
 
-fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |cur, k| cur.get(*k))
-}
-
-fn num(v: Option<&Value>) -> Option<f64> {
-    v.and_then(|x| {
-        x.as_f64()
-            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-    })
-}
-
-/// A block that may be an object or an array of objects: the first object.
-fn first(v: Option<&Value>) -> Option<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.first(),
-        other => other,
-    }
-}
-
-fn all_blocks(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(o @ Value::Object(_)) => vec![o],
-        _ => vec![],
-    }
-}
-
-/// Resources of a type in a file: name -> body.
-fn resources<'a>(file: Option<&'a Value>, rtype: &str) -> Vec<(&'a String, &'a Value)> {
-    file.and_then(|f| get(f, &["resource", rtype]))
-        .and_then(Value::as_object)
-        .map(|m| m.iter().collect())
-        .unwrap_or_default()
-}
-
 fn alarm_threshold(global: Option<&Value>, metric: &str) -> Option<f64> {
     resources(global, "aws_cloudwatch_metric_alarm")
         .into_iter()
@@ -112,20 +80,48 @@ fn alarm_threshold(global: Option<&Value>, metric: &str) -> Option<f64> {
         .reduce(f64::max)
 }
 
+/// The generated files of one environment that posture reads.
+struct Files<'a> {
+    env: &'a str,
+    files: &'a BTreeMap<String, Value>,
+    dr_mod: Option<&'a Value>,
+    global_mod: Option<&'a Value>,
+}
+
+impl<'a> Files<'a> {
+    fn new(env: &'a str, files: &'a BTreeMap<String, Value>) -> Self {
+        Files {
+            env,
+            files,
+            dr_mod: files.get("modules/dr/main.tf.json"),
+            global_mod: files.get("modules/global/main.tf.json"),
+        }
+    }
+
+    /// A file of the environment's root of `layer`.
+    fn root(&self, layer: &str, file: &str) -> Option<&'a Value> {
+        self.files.get(&format!("envs/{}/{layer}/{file}", self.env))
+    }
+}
+
 /// Assesses an environment from its generated files (repo-relative paths).
 pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
-    let f = |p: &str| files.get(p);
-    let dr_mod = f("modules/dr/main.tf.json");
-    let global_mod = f("modules/global/main.tf.json");
-    let global_root = f(&format!("envs/{env}/global/main.tf.json"));
-    let mut items = Vec::new();
+    let f = Files::new(env, files);
+    let mut items = vec![rpo_ledger(&f), rpo_sessions(&f), rpo_objects(&f), rto(&f)];
+    items.extend(state(&f));
+    Posture {
+        env: env.to_owned(),
+        items,
+    }
+}
 
-    // Ledger: Aurora global database with a secondary, and a lag alarm.
-    let secondary = resources(dr_mod, "aws_rds_cluster")
+/// Ledger: Aurora global database with a secondary, and a lag alarm.
+fn rpo_ledger(f: &Files<'_>) -> Item {
+    let secondary = resources(f.dr_mod, "aws_rds_cluster")
         .into_iter()
         .any(|(_, b)| b.get("global_cluster_identifier").is_some());
-    let lag = alarm_threshold(global_mod, "AuroraGlobalDBReplicationLag").map(|ms| ms / 1000.0);
-    items.push(match (secondary, lag) {
+    let lag = alarm_threshold(f.global_mod, "AuroraGlobalDBReplicationLag").map(|ms| ms / 1000.0);
+    match (secondary, lag) {
         (true, Some(s)) => Item {
             what: "RPO ledger (Aurora global database)".into(),
             expected: format!("<= {s} s (storage replication)"),
@@ -140,14 +136,16 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
             ok: false,
             basis: "no secondary cluster or no replication lag alarm".into(),
         },
-    });
+    }
+}
 
-    // Sessions: DynamoDB global table with a replica.
-    let replica = resources(global_mod, "aws_dynamodb_table")
+/// Sessions: DynamoDB global table with a replica.
+fn rpo_sessions(f: &Files<'_>) -> Item {
+    let replica = resources(f.global_mod, "aws_dynamodb_table")
         .into_iter()
-        .any(|(_, b)| !all_blocks(b.get("replica")).is_empty());
-    let ddb = alarm_threshold(global_mod, "ReplicationLatency").map(|ms| ms / 1000.0);
-    items.push(match (replica, ddb) {
+        .any(|(_, b)| !blocks(b.get("replica")).is_empty());
+    let ddb = alarm_threshold(f.global_mod, "ReplicationLatency").map(|ms| ms / 1000.0);
+    match (replica, ddb) {
         (true, Some(s)) => Item {
             what: "RPO sessions (DynamoDB global table)".into(),
             expected: format!("<= {s} s (async replication)"),
@@ -162,10 +160,12 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
             ok: false,
             basis: "no replica or no replication latency alarm".into(),
         },
-    });
+    }
+}
 
-    // Objects: S3 replication with RTC.
-    let rtc = resources(dr_mod, "aws_s3_bucket_replication_configuration")
+/// Objects: S3 replication with RTC.
+fn rpo_objects(f: &Files<'_>) -> Item {
+    let rtc = resources(f.dr_mod, "aws_s3_bucket_replication_configuration")
         .into_iter()
         .filter_map(|(_, b)| {
             let dest = first(first(b.get("rule")).and_then(|r| r.get("destination")));
@@ -175,7 +175,7 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
             .and_then(|t| t.get("minutes")))
         })
         .reduce(f64::max);
-    items.push(Item {
+    Item {
         what: "RPO objects (S3 replication)".into(),
         expected: rtc.map_or("no replication time SLA".into(), |m| {
             format!("<= {m} min (RTC)")
@@ -183,13 +183,34 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
         goal: format!("<= {} min", RPO_OBJECTS_S / 60.0),
         ok: rtc.is_some_and(|m| m * 60.0 <= RPO_OBJECTS_S),
         basis: "replication_time of the replication rule".into(),
-    });
+    }
+}
 
-    // RTO: health checks decide, the alias TTL expires, both regions warm.
-    let custom = global_root
+/// The health check a record's `health_check_id` refers to
+/// (`${aws_route53_health_check.NAME.id}`), found with the reference
+/// parser.
+fn health_check<'a>(global: Option<&'a Value>, record: &Value) -> Option<&'a Value> {
+    const HEALTH_CHECK: &str = "aws_route53_health_check";
+    let id = record.get("health_check_id").and_then(Value::as_str)?;
+    let name = references(id).into_iter().find_map(|(root, steps)| {
+        match (root.as_str(), steps.first()) {
+            (HEALTH_CHECK, Some(Step::Attr(name))) => Some(name.clone()),
+            _ => None,
+        }
+    })?;
+    resources(global, HEALTH_CHECK)
+        .into_iter()
+        .find(|(n, _)| **n == name)
+        .map(|(_, b)| b)
+}
+
+/// RTO: health checks decide, the alias TTL expires, both regions warm.
+fn rto(f: &Files<'_>) -> Item {
+    let custom = f
+        .root("global", "main.tf.json")
         .and_then(|g| get(g, &["module", "global", "custom_domain_name"]))
         .is_some_and(|v| !v.is_null());
-    let failover = resources(global_mod, "aws_route53_record")
+    let failover = resources(f.global_mod, "aws_route53_record")
         .into_iter()
         .find(|(_, b)| {
             first(b.get("failover_routing_policy"))
@@ -197,21 +218,8 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
                 .and_then(Value::as_str)
                 == Some("PRIMARY")
         });
-    let hc = failover
-        .and_then(|(_, b)| b.get("health_check_id").and_then(Value::as_str))
-        .and_then(|r| {
-            r.strip_prefix("${aws_route53_health_check.")?
-                .split('.')
-                .next()
-                .map(str::to_owned)
-        })
-        .and_then(|name| {
-            resources(global_mod, "aws_route53_health_check")
-                .into_iter()
-                .find(|(n, _)| **n == name)
-                .map(|(_, b)| b)
-        });
-    items.push(match (custom, hc) {
+    let hc = failover.and_then(|(_, b)| health_check(f.global_mod, b));
+    match (custom, hc) {
         (true, Some(h)) => {
             let interval = num(h.get("request_interval")).unwrap_or(30.0);
             let threshold = num(h.get("failure_threshold")).unwrap_or(3.0);
@@ -231,36 +239,40 @@ pub fn assess(env: &str, files: &BTreeMap<String, Value>) -> Posture {
             ok: false,
             basis: "no custom domain with a health-checked PRIMARY failover record".into(),
         },
-    });
+    }
+}
 
-    // State: every layer's backend must be outside the primary region.
-    let primary_region = f(&format!("envs/{env}/primary/main.tf.json"))
+/// State: every layer's backend must be outside the primary region.
+fn state(f: &Files<'_>) -> Vec<Item> {
+    let primary_region = f
+        .root("primary", "main.tf.json")
         .and_then(|m| first(get(m, &["provider", "aws"])))
         .and_then(|p| p.get("region"))
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    for layer in crate::layers::LAYERS {
-        let backend = f(&format!("envs/{env}/{layer}/versions.tf.json"))
-            .and_then(|v| get(v, &["terraform", "backend", "s3"]));
-        let region = backend
-            .and_then(|b| b.get("region"))
-            .and_then(Value::as_str)
-            .unwrap_or("(none)");
-        let bucket = backend
-            .and_then(|b| b.get("bucket"))
-            .and_then(Value::as_str)
-            .unwrap_or("(none)");
-        items.push(Item {
-            what: format!("state of layer {layer}"),
-            expected: format!("s3://{bucket} in {region}"),
-            goal: format!("readable without {primary_region}"),
-            ok: backend.is_some() && region != primary_region,
-            basis: "backend region of the root".into(),
-        });
-    }
-    Posture {
-        env: env.to_owned(),
-        items,
-    }
+    crate::layers::LAYERS
+        .iter()
+        .map(|layer| {
+            let layer = layer.to_string();
+            let backend = f
+                .root(&layer, "versions.tf.json")
+                .and_then(|v| get(v, &["terraform", "backend", "s3"]));
+            let region = backend
+                .and_then(|b| b.get("region"))
+                .and_then(Value::as_str)
+                .unwrap_or("(none)");
+            let bucket = backend
+                .and_then(|b| b.get("bucket"))
+                .and_then(Value::as_str)
+                .unwrap_or("(none)");
+            Item {
+                what: format!("state of layer {layer}"),
+                expected: format!("s3://{bucket} in {region}"),
+                goal: format!("readable without {primary_region}"),
+                ok: backend.is_some() && region != primary_region,
+                basis: "backend region of the root".into(),
+            }
+        })
+        .collect()
 }

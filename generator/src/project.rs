@@ -43,6 +43,12 @@ impl Error {
     }
 }
 
+impl From<crate::template::TemplateError> for Error {
+    fn from(e: crate::template::TemplateError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
 /// The environment names under `envs/`, sorted.
 pub fn discover(repo: &Path) -> Result<Vec<String>, Error> {
     let dir = repo.join("envs");
@@ -147,8 +153,9 @@ pub fn build(envs: &[Env]) -> Project {
 /// `hcl/` (a view for reviewers; Terraform reads only the JSON). Per
 /// reusable module: its `README.md`. When the project holds every
 /// environment (`repo_files`), also the repository-level `atlantis.yaml`
-/// and the GitHub Actions example.
-pub fn render_all(project: &Project, repo_files: bool) -> BTreeMap<String, String> {
+/// and the GitHub Actions example. A broken embedded template is an
+/// [`Error::Internal`].
+pub fn render_all(project: &Project, repo_files: bool) -> Result<BTreeMap<String, String>, Error> {
     let mut out = BTreeMap::new();
     // A run for some environments writes only their roots: the modules'
     // READMEs take their usage example from the prod root, so they are
@@ -167,22 +174,28 @@ pub fn render_all(project: &Project, repo_files: bool) -> BTreeMap<String, Strin
         }
     }
     if repo_files {
-        out.extend(crate::docs::module_readmes(project));
+        out.extend(crate::docs::module_readmes(project)?);
         out.insert(
             ATLANTIS.to_owned(),
-            crate::workflow::atlantis_yaml(&project.envs),
+            crate::workflow::atlantis_yaml(&project.envs)?,
         );
         out.insert(
             GITHUB_EXAMPLE.to_owned(),
-            crate::workflow::github_workflow(&project.envs),
+            crate::workflow::github_workflow(&project.envs)?,
         );
     }
-    out
+    Ok(out)
 }
 
 /// Every generated file of a project that holds every environment.
+///
+/// # Panics
+///
+/// If an embedded template is broken (a bug the template unit tests
+/// catch). For tests and fuzzing; the CLI goes through [`render_all`],
+/// which reports it as an [`Error::Internal`].
 pub fn render(project: &Project) -> BTreeMap<String, String> {
-    render_all(project, true)
+    render_all(project, true).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Where the HCL view of the tree lives.

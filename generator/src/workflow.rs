@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde_json::Value;
 use tera::{Context, Tera};
 
+use crate::template::TemplateError;
+
 use crate::config::Env;
 use crate::layers::roots;
-use crate::layers::LAYERS;
+use crate::layers::LAYER_NAMES as LAYERS;
 
 const ATLANTIS_TEMPLATE: &str = include_str!("../templates/atlantis.yaml.tera");
 const GITHUB_TEMPLATE: &str = include_str!("../templates/github_workflow.yml.tera");
@@ -104,7 +106,7 @@ impl Step {
 /// layer, layers ordered by execution order group and `depends_on`, plans
 /// and applies one at a time, and the `drgen` workflow (drift check, init,
 /// plan, JSON plan, review; apply).
-pub fn atlantis_yaml(envs: &[Env]) -> String {
+pub fn atlantis_yaml(envs: &[Env]) -> Result<String, TemplateError> {
     let mut projects = Vec::new();
     for env in envs {
         let mut previous: Option<String> = None;
@@ -160,7 +162,7 @@ struct LayerSteps {
 /// order, each `terraform init`, `plan -out=tfplan`, `show -json`,
 /// `drgen review plan.json` and an artifact upload. AWS credentials come
 /// from OIDC with a role ARN from a repository variable.
-pub fn github_workflow(envs: &[Env]) -> String {
+pub fn github_workflow(envs: &[Env]) -> Result<String, TemplateError> {
     let jobs: Vec<EnvJob> = envs
         .iter()
         .map(|env| {
@@ -234,8 +236,8 @@ fn yaml_filter(v: &Value, args: &HashMap<String, Value>) -> tera::Result<Value> 
 }
 
 /// The workflow templates, parsed once per process.
-fn tera() -> &'static Tera {
-    static TERA: std::sync::OnceLock<Tera> = std::sync::OnceLock::new();
+fn tera() -> Result<&'static Tera, TemplateError> {
+    static TERA: std::sync::OnceLock<Result<Tera, TemplateError>> = std::sync::OnceLock::new();
     TERA.get_or_init(|| {
         let mut t = Tera::default();
         t.autoescape_on(vec![]);
@@ -244,15 +246,17 @@ fn tera() -> &'static Tera {
             (ATLANTIS, ATLANTIS_TEMPLATE),
             (GITHUB, GITHUB_TEMPLATE),
         ])
-        .unwrap_or_else(|e| panic!("embedded workflow templates do not parse: {e:?}"));
-        t
+        .map_err(|e| TemplateError::parse("workflows", &e))?;
+        Ok(t)
     })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
-fn render(name: &str, ctx: &Context) -> String {
-    let out = tera()
+fn render(name: &str, ctx: &Context) -> Result<String, TemplateError> {
+    let out = tera()?
         .render(name, ctx)
-        .unwrap_or_else(|e| panic!("embedded template {name} failed to render: {e:?}"));
+        .map_err(|e| TemplateError::render(name, &e))?;
     let mut s: String = out
         .lines()
         .map(str::trim_end)
@@ -260,7 +264,7 @@ fn render(name: &str, ctx: &Context) -> String {
         .join("\n");
     s.truncate(s.trim_end().len());
     s.push('\n');
-    s
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -112,6 +112,34 @@ fn assert_same_tree(expected: &Tree, actual: &Tree, what: &str) {
     panic!("{what}: the tree changed:\n  {}", problems.join("\n  "));
 }
 
+/// Asserts two snapshots hold the same generated files, byte for byte,
+/// naming every path that differs.
+#[track_caller]
+fn assert_same_generated_files(expected: &Tree, actual: &Tree, what: &str) {
+    let only_files = |t: &Tree| -> Tree {
+        generated_files(t)
+            .into_iter()
+            .map(|(p, b)| (p.to_owned(), Entry::File(b.to_vec())))
+            .collect()
+    };
+    assert_same_tree(&only_files(expected), &only_files(actual), what);
+}
+
+/// The generated tree committed in the real repository.
+fn committed_tree() -> Tree {
+    snapshot_at(&real_repo())
+}
+
+/// Every file and directory of the generated tops of the repository at
+/// `root`.
+fn snapshot_at(root: &Path) -> Tree {
+    let mut tree = Tree::new();
+    for top in ["modules", "envs", "hcl", "examples", "atlantis.yaml"] {
+        walk(root, top, &mut tree);
+    }
+    tree
+}
+
 /// Generated files of a snapshot (everything except `env.toml` and
 /// directories).
 fn generated_files(tree: &Tree) -> BTreeMap<&str, &[u8]> {
@@ -178,11 +206,7 @@ impl Repo {
     }
 
     fn snapshot(&self) -> Tree {
-        let mut tree = Tree::new();
-        for top in ["modules", "envs", "hcl", "examples", "atlantis.yaml"] {
-            walk(self.path(), top, &mut tree);
-        }
-        tree
+        snapshot_at(self.path())
     }
 
     fn read(&self, rel: &str) -> Vec<u8> {
@@ -528,12 +552,15 @@ fn bad_dev_field(text: &str, error: &str) {
 
 #[test]
 fn valid_dev_input_generates() {
-    Test::new()
+    let repo = Test::new()
         .env_toml("dev", VALID_DEV)
         .args(&["generate", "--env", "dev"])
         .stdout_starts_with("generated ")
         .tree_may_change()
         .run();
+    // `VALID_DEV` is the sample dev environment without its comments: the
+    // files written are the committed ones, byte for byte.
+    assert_same_generated_files(&committed_tree(), &repo.snapshot(), "generate --env dev");
 }
 
 // ---------------------------------------------------------------------------
@@ -1366,6 +1393,8 @@ fn output_does_not_depend_on_the_repository_path_or_working_directory() {
     assert!(fa.len() >= 20, "{} files", fa.len());
     assert_same_tree(&ta, &tb, "the second repository");
     assert_eq!(fa, fb);
+    // Both processes wrote exactly the committed tree.
+    assert_same_generated_files(&committed_tree(), &ta, "the committed tree");
     let needles = [
         a.path().to_string_lossy().into_owned(),
         b.path().to_string_lossy().into_owned(),

@@ -9,7 +9,7 @@ use drgen::docs::{escape_cell, module_readme, module_readmes};
 use drgen::layers::{Project, LAYERS};
 use drgen::model::expr::{bin, var, Op};
 use drgen::model::{
-    Condition, Expr, Module, ModuleKind, RequiredProvider, TerraformBlock, Variable,
+    Condition, Expr, Module, ModuleKind, RequiredProvider, TerraformBlock, TypeExpr, Variable,
 };
 use drgen::workflow::{atlantis_yaml, github_workflow};
 use serde_norway::Value;
@@ -73,7 +73,7 @@ fn section<'a>(readme: &'a str, heading: &str) -> &'a str {
 #[test]
 fn readmes_cover_every_input_output_resource_and_requirement() {
     let (_, project) = sample();
-    let readmes = module_readmes(&project);
+    let readmes = module_readmes(&project).unwrap();
     assert_eq!(
         readmes.keys().collect::<Vec<_>>(),
         [
@@ -166,7 +166,7 @@ fn readmes_cover_every_input_output_resource_and_requirement() {
 #[test]
 fn usage_example_is_the_prod_roots_call() {
     let (envs, project) = sample();
-    let readmes = module_readmes(&project);
+    let readmes = module_readmes(&project).unwrap();
     let prod = envs.iter().find(|e| e.name == "prod").unwrap();
     for m in &project.modules {
         let name = module_name(m);
@@ -215,9 +215,9 @@ fn usage_without_a_calling_root_uses_placeholders() {
         .iter()
         .find(|r| r.dir == "envs/dev/primary")
         .unwrap();
-    let without = module_readme(global, None);
+    let without = module_readme(global, None).unwrap();
     // A root that does not call the module is no example.
-    assert_eq!(module_readme(global, Some(primary_root)), without);
+    assert_eq!(module_readme(global, Some(primary_root)).unwrap(), without);
     let usage = section(&without, "Usage");
     assert!(usage.contains("module \"global\" {"));
     for v in global.variables.values() {
@@ -265,7 +265,7 @@ fn synthetic() -> Module {
     );
     m.variable(Variable {
         name: "mode".into(),
-        ty: "string".into(),
+        ty: TypeExpr::String,
         description: "Either a | b,\nor <c> on a new line.".into(),
         default: Some(Expr::from("a|b")),
         sensitive: false,
@@ -282,7 +282,7 @@ fn synthetic() -> Module {
     });
     m.variable(Variable {
         name: "flag".into(),
-        ty: "bool".into(),
+        ty: TypeExpr::Bool,
         description: "A plain flag.".into(),
         default: None,
         sensitive: false,
@@ -297,7 +297,7 @@ fn synthetic() -> Module {
 
 #[test]
 fn table_cells_escape_pipes_and_newlines() {
-    let readme = module_readme(&synthetic(), None);
+    let readme = module_readme(&synthetic(), None).unwrap();
     let inputs = table(&readme, "Inputs");
     assert_eq!(inputs.len(), 2);
     for row in &inputs {
@@ -323,9 +323,18 @@ fn table_cells_escape_pipes_and_newlines() {
 #[test]
 fn readmes_are_deterministic() {
     let (envs, project) = sample();
+    // Against the committed READMEs, written by another process.
+    for (rel, text) in module_readmes(&project).unwrap() {
+        let disk =
+            std::fs::read_to_string(repo().join(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert!(disk == text, "{rel} differs from the committed file");
+    }
     let again = drgen::project::build(&envs);
-    assert_eq!(module_readmes(&project), module_readmes(&again));
-    for text in module_readmes(&project).values() {
+    assert_eq!(
+        module_readmes(&project).unwrap(),
+        module_readmes(&again).unwrap()
+    );
+    for text in module_readmes(&project).unwrap().values() {
         assert!(text.ends_with('\n') && !text.ends_with("\n\n"));
         assert!(!text.contains("\n\n\n"));
         assert!(text.lines().all(|l| l == l.trim_end()));
@@ -347,8 +356,8 @@ fn strs(v: &Value) -> Vec<&str> {
 #[test]
 fn atlantis_has_one_project_per_env_and_layer_in_apply_order() {
     let (envs, _) = sample();
-    let text = atlantis_yaml(&envs);
-    assert_eq!(text, atlantis_yaml(&envs));
+    let text = atlantis_yaml(&envs).unwrap();
+    assert_eq!(text, atlantis_yaml(&envs).unwrap());
     let doc = yaml(&text);
     assert_eq!(doc["version"].as_u64(), Some(3));
     assert_eq!(doc["parallel_plan"].as_bool(), Some(false));
@@ -424,8 +433,8 @@ fn step_named<'a>(steps: &'a [Value], name: &str) -> (usize, &'a Value) {
 #[test]
 fn github_workflow_reviews_every_layer_in_order() {
     let (envs, _) = sample();
-    let text = github_workflow(&envs);
-    assert_eq!(text, github_workflow(&envs));
+    let text = github_workflow(&envs).unwrap();
+    assert_eq!(text, github_workflow(&envs).unwrap());
     let doc = yaml(&text);
     assert!(doc["on"]["pull_request"].is_null() && doc["on"].get("pull_request").is_some());
     assert_eq!(doc["permissions"]["id-token"].as_str(), Some("write"));
@@ -504,7 +513,7 @@ fn odd_environment_names_stay_valid_yaml() {
     let mut odd = envs[0].clone();
     odd.name = "it's: #odd".into();
     let envs = vec![odd];
-    let doc = yaml(&atlantis_yaml(&envs));
+    let doc = yaml(&atlantis_yaml(&envs).unwrap());
     assert_eq!(
         doc["projects"][0]["name"].as_str(),
         Some("it's: #odd-primary")
@@ -513,7 +522,7 @@ fn odd_environment_names_stay_valid_yaml() {
         doc["projects"][2]["depends_on"][0].as_str(),
         Some("it's: #odd-dr")
     );
-    let doc = yaml(&github_workflow(&envs));
+    let doc = yaml(&github_workflow(&envs).unwrap());
     let job = &doc["jobs"]["plan-it_s___odd"];
     let (_, s) = step_named(
         job["steps"].as_sequence().unwrap(),

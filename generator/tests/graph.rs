@@ -46,7 +46,7 @@ fn expected_edges(project: &Project, env: &str) -> Edges {
                 continue;
             };
             edges
-                .entry((from, layer.clone()))
+                .entry((from, layer.to_string()))
                 .or_default()
                 .insert(word(after));
         }
@@ -267,20 +267,42 @@ fn dot_is_structurally_valid() {
     }
 }
 
+/// `drgen graph` in a separate process, run from an unrelated working
+/// directory.
+fn graph_cli(env: &str, format: &str) -> String {
+    let elsewhere = tempfile::tempdir().expect("temporary directory");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = assert_cmd::Command::cargo_bin("drgen")
+        .expect("drgen binary")
+        .current_dir(elsewhere.path())
+        .arg("--repo")
+        .arg(&repo)
+        .args(["graph", "--env", env, "--format", format])
+        .output()
+        .expect("run drgen graph");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 stdout")
+}
+
 #[test]
 fn output_is_stable() {
     let (_, a) = load();
     let (_, b) = load();
     for env in ["prod", "dev"] {
-        assert_eq!(
-            drgen::graph::mermaid(&a, env),
-            drgen::graph::mermaid(&a, env)
-        );
+        // Two models built apart, and another process from another
+        // working directory, draw the same diagrams.
         assert_eq!(
             drgen::graph::mermaid(&a, env),
             drgen::graph::mermaid(&b, env)
         );
         assert_eq!(drgen::graph::dot(&a, env), drgen::graph::dot(&b, env));
+        assert_eq!(graph_cli(env, "mermaid"), drgen::graph::mermaid(&a, env));
+        assert_eq!(graph_cli(env, "dot"), drgen::graph::dot(&a, env));
     }
     assert_ne!(
         drgen::graph::mermaid(&a, "prod"),

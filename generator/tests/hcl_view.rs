@@ -22,7 +22,9 @@ use drgen::layers::Project;
 use drgen::model::expr::{
     bin, call, escape_template_literal, interp, lit, local, object, tpl, var, Op,
 };
-use drgen::model::{Expr, Module, ModuleKind, RequiredProvider, TerraformBlock, Variable};
+use drgen::model::{
+    Expr, Module, ModuleKind, RequiredProvider, TerraformBlock, TypeExpr, Variable,
+};
 use hcl::expr::{
     BinaryOp, BinaryOperator, Conditional, ObjectKey, Operation, TemplateExpr, Traversal,
     TraversalOperator, UnaryOp,
@@ -765,6 +767,20 @@ fn every_file_parses_and_has_the_header() {
 
 #[test]
 fn output_is_deterministic() {
+    // Against the committed view, written by another process (`drgen
+    // generate`) from another working directory.
+    let p = project();
+    let mut n = 0;
+    for m in p.all() {
+        for (name, src) in view::module(m) {
+            let rel = format!("{}/{}/{name}", drgen::project::HCL_VIEW, m.dir);
+            let disk =
+                std::fs::read_to_string(repo().join(&rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+            assert!(disk == src, "{rel} differs from the committed file");
+            n += 1;
+        }
+    }
+    assert!(n >= 24, "{n} files");
     let (a, b) = (project(), project());
     for (x, y) in a.all().zip(b.all()) {
         assert_eq!(view::module(x), view::module(y), "{}", x.dir);
@@ -851,7 +867,10 @@ fn small_module() -> Module {
     );
     m.variable(Variable {
         name: "who".into(),
-        ty: "map(object({ name = string, tags = optional(list(string)) }))".into(),
+        ty: TypeExpr::map(TypeExpr::object([
+            ("name", TypeExpr::String),
+            ("tags", TypeExpr::optional(TypeExpr::list(TypeExpr::String))),
+        ])),
         description: "Literal ${var.not_a_ref} and %{ if x } in a description \"quoted\".".into(),
         default: Some(Expr::Null),
         sensitive: false,

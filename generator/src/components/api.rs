@@ -5,8 +5,9 @@
 //! health checkers cannot sign). A regional WAFv2 web ACL guards the stage.
 
 use crate::model::expr::{call, interp, list, lit, object, tpl, Expr, Ref, Root};
-use crate::model::{Address, Body, Lifecycle, Scope};
+use crate::model::{Address, Body, Lifecycle};
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 use super::compute::Lambda;
 use super::{assume_role, attach, Env};
@@ -17,8 +18,7 @@ pub const STAGE: &str = "live";
 pub const THROTTLE_RATE: i64 = 500;
 pub const THROTTLE_BURST: i64 = 1000;
 
-/// The only route without client authentication.
-pub const OPEN_ROUTE: (&str, &str) = ("GET", "/health");
+pub use crate::policy::constants::OPEN_ROUTE;
 
 /// The managed rule groups of the web ACL, in priority order, with the
 /// rules of each group that only count: the anonymous-IP group's hosting

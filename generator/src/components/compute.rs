@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::model::expr::{call, interp, list, lit, Expr};
-use crate::model::{Address, Body, Scope};
+use crate::model::{Address, Body};
 use crate::policy::naming::{Name, NameContext, NameKind};
+use crate::policy::Scope;
 
 use super::database::{db_user_arn, master_secret_arn_pattern, Database};
 use super::network::Network;
@@ -29,19 +30,7 @@ pub const ENV_KEYS: &[&str] = &[
     "SESSION_TABLE",
     "TOPIC_ARN",
 ];
-/// Keys Lambda reserves: setting them fails (pitfall 20).
-pub const RESERVED_ENV_KEYS: &[&str] = &[
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_EXECUTION_ENV",
-    "_HANDLER",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
+pub use crate::policy::constants::RESERVED_ENV_KEYS;
 
 /// Inputs from module variables.
 #[derive(Debug, Clone)]

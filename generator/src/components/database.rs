@@ -11,15 +11,15 @@
 //! writer instance exists.
 
 use crate::model::expr::{call, interp, list, lit, object, Expr};
-use crate::model::{Address, Lifecycle, Scope};
+use crate::model::{Address, Lifecycle};
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 use super::network::Network;
 use super::notify::kms_key;
 use super::{Env, Role, Statement};
 
-/// Days of automated backups (pitfall 10).
-pub const BACKUP_RETENTION_DAYS: i64 = 7;
+pub use crate::policy::constants::BACKUP_RETENTION_DAYS;
 /// The Aurora engine.
 pub const ENGINE: &str = "aurora-postgresql";
 /// The master user name (its password is write-only and ephemeral).

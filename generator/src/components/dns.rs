@@ -5,12 +5,13 @@
 //! Failover is decided by health checks: no apply during an incident.
 
 use crate::model::expr::{bin, call, interp, list, lit, tpl, Expr, Op, Ref, Root};
-use crate::model::{Address, Body, Condition, Lifecycle, Scope};
+use crate::model::{Address, Body, Condition, Lifecycle};
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 /// Health check cadence: 10 s x 3 failures = 30 s to unhealthy.
 pub const HEALTH_INTERVAL_S: i64 = 10;
-pub const HEALTH_FAILURE_THRESHOLD: i64 = 3;
+pub use crate::policy::constants::HEALTH_FAILURE_THRESHOLD;
 /// TTL of the operator records (alias records have none of their own).
 pub const RECORD_TTL_S: i64 = 60;
 /// The health route, relative to the stage. `require=writable` makes it

@@ -13,7 +13,8 @@ pub mod sessions;
 pub mod storage;
 
 use crate::model::expr::{call, list, object, Expr};
-use crate::model::{Address, Scope};
+use crate::model::Address;
+use crate::policy::Scope;
 
 /// Retention of every log group the stack makes (payment audit: one year).
 pub const LOG_RETENTION_DAYS: i64 = 365;
@@ -32,22 +33,9 @@ pub fn log_group(
     scope.add(d)
 }
 
-/// Which side of the active-passive pair a regional module is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Primary,
-    Dr,
-}
-
-impl Role {
-    /// `primary` or `dr`: the layer and module name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Primary => "primary",
-            Role::Dr => "dr",
-        }
-    }
-}
+/// Which side of the active-passive pair a regional module is: the
+/// model's [`Layer`](crate::model::Layer) restricted to the regional ones.
+pub use crate::model::Role;
 
 /// Values every component reads: the module's region, account and partition.
 #[derive(Debug, Clone)]

@@ -2,8 +2,9 @@
 //! region) and alarms in each region to that region's topic.
 
 use crate::model::expr::{call, list, object, Expr};
-use crate::model::{Address, Scope};
+use crate::model::Address;
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 /// Alarm thresholds.
 pub const AURORA_LAG_MS: i64 = 1000;

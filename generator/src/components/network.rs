@@ -3,8 +3,9 @@
 
 use crate::model::expr::{call, interp, list, lit, tpl, Expr};
 use crate::model::module::count_index;
-use crate::model::{Address, Scope};
+use crate::model::Address;
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 use super::Env;
 

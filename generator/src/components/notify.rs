@@ -3,8 +3,9 @@
 //! silently drop alarm notifications).
 
 use crate::model::expr::{object, Expr};
-use crate::model::{Address, Scope};
+use crate::model::Address;
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 use super::{policy, source_account, Env, Statement};
 

@@ -3,8 +3,9 @@
 //! region, PAY_PER_REQUEST, AWS-owned encryption (no per-replica keys).
 
 use crate::model::expr::Expr;
-use crate::model::{Address, Body, Scope};
+use crate::model::{Address, Body};
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 /// Partition key of every item (`idem#<key>`, `session#<id>`).
 pub const HASH_KEY: &str = "pk";

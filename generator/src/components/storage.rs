@@ -6,8 +6,9 @@
 //! `aws.primary` provider alias.
 
 use crate::model::expr::{bin, object, Expr, Op};
-use crate::model::{Address, Body, Condition, Lifecycle, ProviderRef, Scope};
+use crate::model::{Address, Body, Condition, Lifecycle, ProviderRef};
 use crate::policy::naming::{Name, NameKind};
+use crate::policy::Scope;
 
 use super::{assume_role, policy, source_account, Env, Statement};
 

@@ -479,7 +479,7 @@ fn module_call(c: &ModuleCall) -> Block {
 
 fn variable(v: &Variable) -> Block {
     let mut s: Vec<Structure> = vec![
-        attr("type", type_expr(&v.ty)).into(),
+        attr("type", type_expr(&v.ty.to_string())).into(),
         attr("description", string(&v.description)).into(),
     ];
     if let Some(d) = &v.default {

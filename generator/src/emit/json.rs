@@ -240,7 +240,7 @@ pub fn module(m: &Module) -> BTreeMap<String, Value> {
         let mut vars = Map::new();
         for v in m.variables.values() {
             let mut b = Map::new();
-            b.insert("type".into(), Value::String(v.ty.clone()));
+            b.insert("type".into(), Value::String(v.ty.to_string()));
             b.insert(
                 "description".into(),
                 Value::String(escape_template_literal(&v.description)),

@@ -11,7 +11,8 @@ use crate::components::sessions;
 use crate::config::Env;
 use crate::model::expr::{object, var, Expr, Ref, Root};
 use crate::model::{
-    Address, Module, ModuleCall, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
+    Address, Layer, Module, ModuleCall, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock,
+    TypeExpr,
 };
 use crate::policy::naming::NameContext;
 
@@ -37,19 +38,21 @@ pub const SIDE_FIELDS: &[(&str, &str)] = &[
     ("health_api_stage_name", "health_api_stage_name"),
 ];
 
-fn side_type() -> String {
-    let fields: Vec<String> = SIDE_FIELDS
-        .iter()
-        .map(|(f, _)| format!("{f} = string"))
-        .collect();
-    format!("object({{ {} }})", fields.join(", "))
+fn side_type() -> TypeExpr {
+    TypeExpr::object(SIDE_FIELDS.iter().map(|(f, _)| (*f, TypeExpr::String)))
 }
 
 fn field(side: &str, f: &str) -> Expr {
     Ref::new(Root::Var(side.to_owned())).attr(f).expr()
 }
 
-fn declare(m: &mut Module, name: &str, ty: &str, description: &str, default: Option<Expr>) -> Expr {
+fn declare(
+    m: &mut Module,
+    name: &str,
+    ty: TypeExpr,
+    description: &str,
+    default: Option<Expr>,
+) -> Expr {
     vars::variable(m, name, ty, description, default, vec![])
 }
 
@@ -89,14 +92,14 @@ pub fn module() -> Module {
     let create_zone = declare(
         &mut m,
         "create_zone",
-        "bool",
+        TypeExpr::Bool,
         "Create the zone (true) or look up an existing public zone (false).",
         None,
     );
     let custom_domain = vars::variable(
         &mut m,
         "custom_domain_name",
-        "string",
+        TypeExpr::String,
         "Custom domain for client failover (mode b), inside the zone; null for mode (a): operator records only.",
         Some(Expr::Null),
         // A conditional, not `||`: Terraform evaluates both sides of `||`,
@@ -119,14 +122,14 @@ pub fn module() -> Module {
     let cert_arns = declare(
         &mut m,
         "certificate_arns",
-        "object({ primary = string, dr = string })",
+        TypeExpr::object([("primary", TypeExpr::String), ("dr", TypeExpr::String)]),
         "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
         Some(Expr::Null),
     );
     let truststore = vars::variable(
         &mut m,
         "truststore",
-        "object({ uri = string, version = string })",
+        TypeExpr::object([("uri", TypeExpr::String), ("version", TypeExpr::String)]),
         "Mutual TLS on the custom domain: the truststore (CA bundle) as an object of the primary payments bucket, s3://BUCKET/KEY, and its S3 version id; the DR domain uses the replica in the DR bucket (same key and version id). null: no mutual TLS.",
         Some(Expr::Null),
         vec![crate::model::Condition {
@@ -150,14 +153,14 @@ pub fn module() -> Module {
     declare(
         &mut m,
         "primary",
-        &side_type(),
+        side_type(),
         "The primary layer's outputs this layer uses.",
         None,
     );
     declare(
         &mut m,
         "dr",
-        &side_type(),
+        side_type(),
         "The dr layer's outputs this layer uses.",
         None,
     );
@@ -372,10 +375,10 @@ pub fn module() -> Module {
 pub fn root(env: &Env, module: &Module) -> Module {
     let f = &env.file;
     let mut root = Module::new(
-        &root_dir(&env.name, "global"),
+        &root_dir(&env.name, Layer::Global.as_str()),
         ModuleKind::Root {
             env: env.name.clone(),
-            layer: "global".into(),
+            layer: Layer::Global,
         },
         &format!("global layer of environment {}", env.name),
         super::roots::terraform(env, "global"),

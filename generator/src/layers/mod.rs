@@ -6,9 +6,10 @@ pub mod regional;
 pub mod roots;
 pub mod vars;
 
-use crate::components::Role;
 use crate::config::Env;
-use crate::model::Module;
+use crate::model::{Module, Role};
+
+pub use crate::model::Layer;
 
 /// Terraform floor of reusable modules: write-only attributes need 1.11.
 pub const TERRAFORM_FLOOR: &str = ">= 1.11.0";
@@ -21,7 +22,13 @@ pub const TERRAFORM_PIN: &str = ">= 1.11.0, < 2.0.0";
 pub const AWS_PIN: &str = ">= 5.100.0, < 7.0.0";
 
 /// The layers in apply order.
-pub const LAYERS: &[&str] = &["primary", "dr", "global"];
+pub const LAYERS: [Layer; 3] = Layer::ALL;
+/// Their names, in the same order (for code that reads names from text).
+pub const LAYER_NAMES: [&str; 3] = [
+    Layer::Primary.as_str(),
+    Layer::Dr.as_str(),
+    Layer::Global.as_str(),
+];
 
 /// Everything generated: reusable modules and every environment's roots.
 #[derive(Debug, Clone)]

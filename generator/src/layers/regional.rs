@@ -10,7 +10,9 @@ use crate::components::notify;
 use crate::components::storage::{self, ReplicationInputs};
 use crate::components::{Env, Role};
 use crate::model::expr::{interp, lit, tpl, Expr};
-use crate::model::{Address, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock};
+use crate::model::{
+    Address, Module, ModuleKind, ProviderRef, RequiredProvider, TerraformBlock, TypeExpr,
+};
 use crate::policy::naming::NameContext;
 
 use super::{vars, AWS_FLOOR, TERRAFORM_FLOOR};
@@ -110,7 +112,7 @@ pub fn build(role: Role) -> Module {
     let disable_execute_api = vars::variable(
         &mut m,
         "disable_execute_api_endpoint",
-        "bool",
+        TypeExpr::Bool,
         "Turn off the default execute-api endpoint (true when clients must come through the mutual TLS custom domain).",
         Some(Expr::Bool(false)),
         vec![],

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::components::Role;
 use crate::config::Env;
 use crate::model::expr::{interp, lit, object, tpl, Expr, Ref, Root};
 use crate::model::{
-    Address, Body, Module, ModuleCall, ModuleKind, Provider, ProviderRef, RequiredProvider,
+    Address, Body, Module, ModuleCall, ModuleKind, Provider, ProviderRef, RequiredProvider, Role,
     S3Backend, TerraformBlock,
 };
 use crate::policy::naming::NameContext;
@@ -124,7 +123,7 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
         &dir(&env.name, layer),
         ModuleKind::Root {
             env: env.name.clone(),
-            layer: layer.to_owned(),
+            layer: role.layer(),
         },
         &description,
         terraform(env, layer),

@@ -4,7 +4,7 @@
 use crate::config::validate as rules;
 use crate::config::AWS_REGIONS;
 use crate::model::expr::{bin, call, list, var, Expr, Op};
-use crate::model::{Condition, Module, Variable};
+use crate::model::{Condition, Module, TypeExpr, Variable};
 use crate::policy::naming;
 
 fn can_regex(pattern: &str, name: &str) -> Expr {
@@ -17,7 +17,7 @@ fn can_regex(pattern: &str, name: &str) -> Expr {
 fn declare(
     m: &mut Module,
     name: &str,
-    ty: &str,
+    ty: TypeExpr,
     description: &str,
     validations: Vec<Condition>,
 ) -> Expr {
@@ -28,14 +28,14 @@ fn declare(
 pub fn variable(
     m: &mut Module,
     name: &str,
-    ty: &str,
+    ty: TypeExpr,
     description: &str,
     default: Option<Expr>,
     validations: Vec<Condition>,
 ) -> Expr {
     m.variable(Variable {
         name: name.to_owned(),
-        ty: ty.to_owned(),
+        ty,
         description: description.to_owned(),
         default,
         sensitive: false,
@@ -56,7 +56,7 @@ pub fn suffix(m: &mut Module) -> Expr {
     declare(
         m,
         "environment_suffix",
-        "string",
+        TypeExpr::String,
         "Suffix of every name: {resource-type}-{environment_suffix}.",
         vec![
             cond(
@@ -82,7 +82,7 @@ pub fn region(m: &mut Module, name: &str, description: &str) -> Expr {
     declare(
         m,
         name,
-        "string",
+        TypeExpr::String,
         description,
         vec![cond(
             call(
@@ -100,7 +100,7 @@ pub fn vpc_cidr(m: &mut Module) -> Expr {
     declare(
         m,
         v,
-        "string",
+        TypeExpr::String,
         "IPv4 CIDR of the VPC: private (RFC 1918), /16 to /24; the private subnets are /prefix+4.",
         vec![
             cond(
@@ -164,7 +164,7 @@ pub fn engine_version(m: &mut Module, description: &str) -> Expr {
     declare(
         m,
         "engine_version",
-        "string",
+        TypeExpr::String,
         description,
         vec![cond(
             can_regex(
@@ -191,7 +191,7 @@ pub fn instance_class(m: &mut Module) -> Expr {
     declare(
         m,
         "instance_class",
-        "string",
+        TypeExpr::String,
         "Aurora instance class. Global databases reject burstable db.t* classes.",
         vec![cond(
             can_regex(&format!(r"^db\.({})\.[a-z0-9]+$", rules::INSTANCE_FAMILIES.join("|")), "instance_class"),
@@ -208,7 +208,7 @@ pub fn pg_ident(m: &mut Module, name: &str, description: &str) -> Expr {
     declare(
         m,
         name,
-        "string",
+        TypeExpr::String,
         description,
         vec![cond(
             can_regex("^[a-z][a-z0-9_]{0,62}$", name),
@@ -222,7 +222,7 @@ pub fn number_in(m: &mut Module, name: &str, description: &str, lo: i64, hi: i64
     declare(
         m,
         name,
-        "number",
+        TypeExpr::Number,
         description,
         vec![cond(
             bin(
@@ -244,7 +244,7 @@ pub fn matching(m: &mut Module, name: &str, description: &str, pattern: &str, wh
     declare(
         m,
         name,
-        "string",
+        TypeExpr::String,
         description,
         vec![cond(
             can_regex(pattern, name),
@@ -259,7 +259,7 @@ pub fn az_ids(m: &mut Module) -> Expr {
     declare(
         m,
         v,
-        "list(string)",
+        TypeExpr::list(TypeExpr::String),
         "Availability Zone ids of the private subnets (2 or 3, e.g. use1-az1): ids, unlike names, mean the same zones in every account.",
         vec![
             cond(
@@ -318,7 +318,7 @@ pub fn allowed_principals(m: &mut Module) -> Expr {
     declare(
         m,
         v,
-        "list(string)",
+        TypeExpr::list(TypeExpr::String),
         "Who may invoke POST /payments and GET /payments/{id} (SigV4): 12-digit account ids or IAM role/user ARNs; everyone else is denied by the REST API's resource policy.",
         vec![
             cond(

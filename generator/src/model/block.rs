@@ -240,8 +240,8 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variable {
     pub name: String,
-    /// A Terraform type expression, e.g. `string`, `list(string)`.
-    pub ty: String,
+    /// The type constraint, e.g. `string`, `list(string)`.
+    pub ty: super::types::TypeExpr,
     pub description: String,
     pub default: Option<Expr>,
     pub sensitive: bool,

@@ -1,6 +1,7 @@
 //! Modules (reusable or root) and the scope through which resources are
 //! made. A resource can only be made through a [`Scope`], which takes its
-//! name from the naming policy and its tags from the tagging policy.
+//! name and its tags from a [`Sealer`]: the naming and tagging policies,
+//! which `policy` supplies (the model depends on nothing above it).
 
 use std::collections::BTreeMap;
 
@@ -9,9 +10,31 @@ use super::block::{
     TerraformBlock, Variable,
 };
 use super::expr::{Expr, Ref, Root};
-use crate::policy::naming::{self, Name, NameContext};
-use crate::policy::tagging;
-use crate::tfcheck::Schemas;
+use super::layer::Layer;
+
+/// What the policies give a named resource: the attributes that name and
+/// tag it, in the order they are set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Seal {
+    /// The name attribute (if the type has one) and `tags` (if taggable).
+    pub attrs: Vec<(String, Expr)>,
+    /// Set when the name is for another resource type.
+    pub misnamed: Option<String>,
+}
+
+/// The naming and tagging policies, as the model sees them. A [`Scope`]
+/// seals every named resource through one, and refuses a taggable managed
+/// resource that was not sealed.
+pub trait Sealer {
+    /// What names a resource (the naming policy's name).
+    type Name;
+    /// The name attribute and tags of a resource of type `rtype` named `name`.
+    fn seal(&self, rtype: &str, name: &Self::Name) -> Seal;
+    /// The name as an expression.
+    fn name_expr(&self, name: &Self::Name) -> Expr;
+    /// Whether resources of the type carry tags (and so must be sealed).
+    fn is_taggable(&self, rtype: &str) -> bool;
+}
 
 /// What kind of module this is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +42,7 @@ pub enum ModuleKind {
     /// A reusable module under `modules/`.
     Reusable,
     /// A root configuration under `envs/<env>/<layer>`.
-    Root { env: String, layer: String },
+    Root { env: String, layer: Layer },
 }
 
 /// An error in building the model: a programming error in a component,
@@ -142,12 +165,13 @@ impl Module {
         a
     }
 
-    /// A scope that makes resources with the given provider and name context.
-    pub fn scope(&mut self, provider: Option<ProviderRef>, names: NameContext) -> Scope<'_> {
+    /// A scope that makes resources with the given provider, sealed by
+    /// `sealer` (the policies' name context).
+    pub fn scope<S: Sealer>(&mut self, provider: Option<ProviderRef>, sealer: S) -> Scope<'_, S> {
         Scope {
             module: self,
             provider,
-            names,
+            sealer,
         }
     }
 }
@@ -208,13 +232,13 @@ impl Draft {
 
 /// Makes resources inside a module, applying naming and tagging.
 #[derive(Debug)]
-pub struct Scope<'m> {
+pub struct Scope<'m, S: Sealer> {
     module: &'m mut Module,
     provider: Option<ProviderRef>,
-    names: NameContext,
+    sealer: S,
 }
 
-impl Scope<'_> {
+impl<S: Sealer> Scope<'_, S> {
     fn draft(&self, mode: Mode, rtype: &str, local: &str) -> Draft {
         Draft {
             res: Resource::sealed(mode, rtype, local, self.provider.clone()),
@@ -224,24 +248,14 @@ impl Scope<'_> {
     }
 
     /// A resource named by the naming policy and tagged by the tagging policy.
-    pub fn named(&self, rtype: &str, local: &str, name: &Name) -> Draft {
+    pub fn named(&self, rtype: &str, local: &str, name: &S::Name) -> Draft {
         let mut d = self.draft(Mode::Managed, rtype, local);
-        let spec = naming::spec(name.kind);
-        let value = name.expr(&self.names);
-        if let Some(attr) = spec.attribute {
-            d.res.body.attrs.insert(attr.to_owned(), value.clone());
+        let seal = self.sealer.seal(rtype, name);
+        for (k, v) in seal.attrs {
+            d.res.body.attrs.insert(k, v);
         }
-        if Schemas::vendored().is_taggable(rtype) {
-            d.res
-                .body
-                .attrs
-                .insert("tags".to_owned(), tagging::tags(value));
-        }
-        if type_matches(spec.resource_type, rtype) {
-            d.named = true;
-        } else {
-            d.misnamed = Some(format!("{:?} is for {}", name.kind, spec.resource_type));
-        }
+        d.named = seal.misnamed.is_none();
+        d.misnamed = seal.misnamed;
         d
     }
 
@@ -271,7 +285,7 @@ impl Scope<'_> {
                 message: format!("wrong name kind: {why}"),
             });
         }
-        if r.mode == Mode::Managed && !d.named && Schemas::vendored().is_taggable(&r.rtype) {
+        if r.mode == Mode::Managed && !d.named && self.sealer.is_taggable(&r.rtype) {
             self.module.errors.push(BuildError {
                 address: r.address().to_string(),
                 message: "taggable resource made without the naming and tagging policies"
@@ -287,15 +301,8 @@ impl Scope<'_> {
     }
 
     /// The name of a kind as an expression in this scope.
-    pub fn name_expr(&self, name: &Name) -> Expr {
-        name.expr(&self.names)
-    }
-}
-
-fn type_matches(pattern: &str, rtype: &str) -> bool {
-    match pattern.split_once('*') {
-        Some((pre, post)) => rtype.starts_with(pre) && rtype.ends_with(post),
-        None => pattern == rtype,
+    pub fn name_expr(&self, name: &S::Name) -> Expr {
+        self.sealer.name_expr(name)
     }
 }
 

@@ -5,8 +5,8 @@
 use std::fmt;
 
 use crate::model::expr::{Expr, Part, Root};
-use crate::model::{Mode, Module, ModuleKind, Resource};
-use crate::policy::{naming, tagging};
+use crate::model::{Layer, Mode, Module, ModuleKind, Resource};
+use crate::policy::{constants, naming, tagging};
 use crate::tfcheck::Schemas;
 
 /// One broken invariant.
@@ -37,65 +37,245 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn at(&mut self, r: &Resource, rule: &'static str, msg: impl Into<String>) {
+    fn at(&mut self, r: &Resource, rule: RuleId, msg: impl Into<String>) {
         self.v.push(Violation {
             stack: self.m.dir.clone(),
             address: r.address().to_string(),
-            rule,
+            rule: rule.as_str(),
             message: msg.into(),
         });
     }
-    fn module(&mut self, address: &str, rule: &'static str, msg: impl Into<String>) {
+    fn module(&mut self, address: &str, rule: RuleId, msg: impl Into<String>) {
         self.v.push(Violation {
             stack: self.m.dir.clone(),
             address: address.to_owned(),
-            rule,
+            rule: rule.as_str(),
             message: msg.into(),
         });
     }
 }
 
+/// The id of an invariant: named here, printed as the pitfall number
+/// (`P<n>`) it encodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleId {
+    /// `P0`
+    ModelBuilt,
+    /// `P1`
+    AuroraEncrypted,
+    /// `P2`
+    SecondaryWithoutMaster,
+    /// `P3`
+    WriteOnlyPassword,
+    /// `P4`
+    SecondaryAfterWriter,
+    /// `P5`
+    SecondaryIgnoresSource,
+    /// `P6`
+    EngineFromGlobal,
+    /// `P7`
+    NoBurstable,
+    /// `P8`
+    SkipFinalSnapshot,
+    /// `P9`
+    Destroyable,
+    /// `P10`
+    BackupRetention,
+    /// `P11`
+    TableStreams,
+    /// `P12`
+    ReplicaRegions,
+    /// `P14`
+    PointInTimeRecovery,
+    /// `P15`
+    ReplicaTags,
+    /// `P17`
+    PrivateNetwork,
+    /// `P18`
+    LambdaVpcRole,
+    /// `P19`
+    ReplaceSecurityGroups,
+    /// `P20`
+    ReservedEnvKeys,
+    /// `P21`
+    Redeployment,
+    /// `P22`
+    RegionalApi,
+    /// `P24`
+    ScopedInvokePermission,
+    /// `P25`
+    ApiAccountRole,
+    /// `P26`
+    FailoverRecords,
+    /// `P27`
+    HealthChecks,
+    /// `P29`
+    Buckets,
+    /// `P30`
+    Replication,
+    /// `P31`
+    BucketNames,
+    /// `P32`
+    ForceDestroy,
+    /// `P33`
+    Dashboards,
+    /// `P34`
+    TopicKeys,
+    /// `P35`
+    Tags,
+    /// `P36`
+    Backend,
+    /// `P40`
+    ProviderStrategy,
+    /// `P41`
+    ReservedNames,
+    /// `P42`
+    NullSafeValidations,
+    /// `P43`
+    ApiAuthorization,
+    /// `P44`
+    WebAcl,
+    /// `P45`
+    MutualTlsHealth,
+}
+
+impl RuleId {
+    /// Every rule, in the order of [`RULES`].
+    pub const ALL: [RuleId; 39] = [
+        RuleId::ModelBuilt,
+        RuleId::AuroraEncrypted,
+        RuleId::SecondaryWithoutMaster,
+        RuleId::WriteOnlyPassword,
+        RuleId::SecondaryAfterWriter,
+        RuleId::SecondaryIgnoresSource,
+        RuleId::EngineFromGlobal,
+        RuleId::NoBurstable,
+        RuleId::SkipFinalSnapshot,
+        RuleId::Destroyable,
+        RuleId::BackupRetention,
+        RuleId::TableStreams,
+        RuleId::ReplicaRegions,
+        RuleId::PointInTimeRecovery,
+        RuleId::ReplicaTags,
+        RuleId::PrivateNetwork,
+        RuleId::LambdaVpcRole,
+        RuleId::ReplaceSecurityGroups,
+        RuleId::ReservedEnvKeys,
+        RuleId::Redeployment,
+        RuleId::RegionalApi,
+        RuleId::ScopedInvokePermission,
+        RuleId::ApiAccountRole,
+        RuleId::FailoverRecords,
+        RuleId::HealthChecks,
+        RuleId::Buckets,
+        RuleId::Replication,
+        RuleId::BucketNames,
+        RuleId::ForceDestroy,
+        RuleId::Dashboards,
+        RuleId::TopicKeys,
+        RuleId::Tags,
+        RuleId::Backend,
+        RuleId::ProviderStrategy,
+        RuleId::ReservedNames,
+        RuleId::NullSafeValidations,
+        RuleId::ApiAuthorization,
+        RuleId::WebAcl,
+        RuleId::MutualTlsHealth,
+    ];
+
+    /// The printed id, e.g. `P9`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RuleId::ModelBuilt => "P0",
+            RuleId::AuroraEncrypted => "P1",
+            RuleId::SecondaryWithoutMaster => "P2",
+            RuleId::WriteOnlyPassword => "P3",
+            RuleId::SecondaryAfterWriter => "P4",
+            RuleId::SecondaryIgnoresSource => "P5",
+            RuleId::EngineFromGlobal => "P6",
+            RuleId::NoBurstable => "P7",
+            RuleId::SkipFinalSnapshot => "P8",
+            RuleId::Destroyable => "P9",
+            RuleId::BackupRetention => "P10",
+            RuleId::TableStreams => "P11",
+            RuleId::ReplicaRegions => "P12",
+            RuleId::PointInTimeRecovery => "P14",
+            RuleId::ReplicaTags => "P15",
+            RuleId::PrivateNetwork => "P17",
+            RuleId::LambdaVpcRole => "P18",
+            RuleId::ReplaceSecurityGroups => "P19",
+            RuleId::ReservedEnvKeys => "P20",
+            RuleId::Redeployment => "P21",
+            RuleId::RegionalApi => "P22",
+            RuleId::ScopedInvokePermission => "P24",
+            RuleId::ApiAccountRole => "P25",
+            RuleId::FailoverRecords => "P26",
+            RuleId::HealthChecks => "P27",
+            RuleId::Buckets => "P29",
+            RuleId::Replication => "P30",
+            RuleId::BucketNames => "P31",
+            RuleId::ForceDestroy => "P32",
+            RuleId::Dashboards => "P33",
+            RuleId::TopicKeys => "P34",
+            RuleId::Tags => "P35",
+            RuleId::Backend => "P36",
+            RuleId::ProviderStrategy => "P40",
+            RuleId::ReservedNames => "P41",
+            RuleId::NullSafeValidations => "P42",
+            RuleId::ApiAuthorization => "P43",
+            RuleId::WebAcl => "P44",
+            RuleId::MutualTlsHealth => "P45",
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Every rule, with the pitfall it encodes.
 pub const RULES: &[(&str, &str)] = &[
-    ("P0", "the model was built through the naming and tagging policies, without collisions"),
-    ("P1", "Aurora storage is encrypted; the secondary sets its own region's kms_key_id and source_region"),
-    ("P2", "the secondary cluster sets no master_username, password or database_name"),
-    ("P3", "no managed or plain master password: only a write-only password from an ephemeral value"),
-    ("P4", "the secondary cluster depends on the primary writer instance"),
-    ("P5", "the secondary ignores changes to replication_source_identifier and global_cluster_identifier"),
-    ("P6", "engine and version come from the global cluster; engine_version drift is ignored"),
-    ("P7", "no burstable instance class"),
-    ("P8", "skip_final_snapshot on every cluster"),
-    ("P9", "no deletion protection, no prevent_destroy, no skip_destroy"),
-    ("P10", "backup_retention_period is 7"),
-    ("P11", "a table with replicas keeps streams on with NEW_AND_OLD_IMAGES"),
-    ("P12", "replicas are in a region other than the table's provider region"),
-    ("P14", "point-in-time recovery on the table and on every replica"),
-    ("P15", "replicas propagate tags"),
-    ("P17", "VPC DNS on, DynamoDB gateway endpoint on the route tables, interface endpoints with private DNS, no internet path"),
-    ("P18", "the function role has AWSLambdaVPCAccessExecutionRole; IAM names carry the region"),
-    ("P19", "replace_security_groups_on_destroy on VPC functions"),
-    ("P20", "no reserved keys in the function environment"),
-    ("P21", "deployments redeploy on change, create before destroy, with a separate stage"),
-    ("P22", "REST APIs are REGIONAL"),
-    ("P24", "every route has an invoke permission scoped to its source ARN"),
-    ("P25", "stages with logs have the API Gateway account role"),
-    ("P26", "failover records have a set_identifier and the PRIMARY one a health check, with evaluate_target_health"),
-    ("P27", "health checks are HTTPS with SNI, interval 10 or 30 s, failure threshold 3"),
-    ("P29", "buckets are versioned, AES256-encrypted, fully public-access-blocked, without ACLs"),
-    ("P30", "replication waits for both versionings, has a filter, delete marker replication and RTC 15 min"),
-    ("P31", "bucket names carry region and account"),
-    ("P32", "buckets are force_destroy"),
-    ("P33", "at most one dashboard per module, and every widget names its region"),
-    ("P34", "alert topics use a customer key that CloudWatch may use"),
-    ("P35", "taggable resources carry the mandatory tags in their own tags; no default_tags"),
-    ("P36", "S3 backend with encrypt and use_lockfile, no dynamodb_table"),
-    ("P40", "one provider strategy per module: aliases, never per-resource region"),
-    ("P41", "names avoid the prefixes, suffixes and names AWS or the provider reserve for their type"),
-    ("P42", "variable validations call no function that fails on a null or empty value, unless a conditional guards it"),
-    ("P43", "no method but GET /health has authorization NONE; a REST API with authenticated methods has a resource policy that the deployment's redeployment trigger hashes"),
-    ("P44", "every API Gateway stage has a WAFv2 web ACL association, and every web ACL logs"),
-    ("P45", "with mutual TLS on a custom domain, no health check targets it (Route 53 cannot present a client certificate) but a domain without mutual TLS, and the environment's regional roots disable the execute-api endpoint"),
+    (RuleId::ModelBuilt.as_str(), "the model was built through the naming and tagging policies, without collisions"),
+    (RuleId::AuroraEncrypted.as_str(), "Aurora storage is encrypted; the secondary sets its own region's kms_key_id and source_region"),
+    (RuleId::SecondaryWithoutMaster.as_str(), "the secondary cluster sets no master_username, password or database_name"),
+    (RuleId::WriteOnlyPassword.as_str(), "no managed or plain master password: only a write-only password from an ephemeral value"),
+    (RuleId::SecondaryAfterWriter.as_str(), "the secondary cluster depends on the primary writer instance"),
+    (RuleId::SecondaryIgnoresSource.as_str(), "the secondary ignores changes to replication_source_identifier and global_cluster_identifier"),
+    (RuleId::EngineFromGlobal.as_str(), "engine and version come from the global cluster; engine_version drift is ignored"),
+    (RuleId::NoBurstable.as_str(), "no burstable instance class"),
+    (RuleId::SkipFinalSnapshot.as_str(), "skip_final_snapshot on every cluster"),
+    (RuleId::Destroyable.as_str(), "no deletion protection, no prevent_destroy, no skip_destroy"),
+    (RuleId::BackupRetention.as_str(), "backup_retention_period is 7"),
+    (RuleId::TableStreams.as_str(), "a table with replicas keeps streams on with NEW_AND_OLD_IMAGES"),
+    (RuleId::ReplicaRegions.as_str(), "replicas are in a region other than the table's provider region"),
+    (RuleId::PointInTimeRecovery.as_str(), "point-in-time recovery on the table and on every replica"),
+    (RuleId::ReplicaTags.as_str(), "replicas propagate tags"),
+    (RuleId::PrivateNetwork.as_str(), "VPC DNS on, DynamoDB gateway endpoint on the route tables, interface endpoints with private DNS, no internet path"),
+    (RuleId::LambdaVpcRole.as_str(), "the function role has AWSLambdaVPCAccessExecutionRole; IAM names carry the region"),
+    (RuleId::ReplaceSecurityGroups.as_str(), "replace_security_groups_on_destroy on VPC functions"),
+    (RuleId::ReservedEnvKeys.as_str(), "no reserved keys in the function environment"),
+    (RuleId::Redeployment.as_str(), "deployments redeploy on change, create before destroy, with a separate stage"),
+    (RuleId::RegionalApi.as_str(), "REST APIs are REGIONAL"),
+    (RuleId::ScopedInvokePermission.as_str(), "every route has an invoke permission scoped to its source ARN"),
+    (RuleId::ApiAccountRole.as_str(), "stages with logs have the API Gateway account role"),
+    (RuleId::FailoverRecords.as_str(), "failover records have a set_identifier and the PRIMARY one a health check, with evaluate_target_health"),
+    (RuleId::HealthChecks.as_str(), "health checks are HTTPS with SNI, interval 10 or 30 s, failure threshold 3"),
+    (RuleId::Buckets.as_str(), "buckets are versioned, AES256-encrypted, fully public-access-blocked, without ACLs"),
+    (RuleId::Replication.as_str(), "replication waits for both versionings, has a filter, delete marker replication and RTC 15 min"),
+    (RuleId::BucketNames.as_str(), "bucket names carry region and account"),
+    (RuleId::ForceDestroy.as_str(), "buckets are force_destroy"),
+    (RuleId::Dashboards.as_str(), "at most one dashboard per module, and every widget names its region"),
+    (RuleId::TopicKeys.as_str(), "alert topics use a customer key that CloudWatch may use"),
+    (RuleId::Tags.as_str(), "taggable resources carry the mandatory tags in their own tags; no default_tags"),
+    (RuleId::Backend.as_str(), "S3 backend with encrypt and use_lockfile, no dynamodb_table"),
+    (RuleId::ProviderStrategy.as_str(), "one provider strategy per module: aliases, never per-resource region"),
+    (RuleId::ReservedNames.as_str(), "names avoid the prefixes, suffixes and names AWS or the provider reserve for their type"),
+    (RuleId::NullSafeValidations.as_str(), "variable validations call no function that fails on a null or empty value, unless a conditional guards it"),
+    (RuleId::ApiAuthorization.as_str(), "no method but GET /health has authorization NONE; a REST API with authenticated methods has a resource policy that the deployment's redeployment trigger hashes"),
+    (RuleId::WebAcl.as_str(), "every API Gateway stage has a WAFv2 web ACL association, and every web ACL logs"),
+    (RuleId::MutualTlsHealth.as_str(), "with mutual TLS on a custom domain, no health check targets it (Route 53 cannot present a client certificate) but a domain without mutual TLS, and the environment's regional roots disable the execute-api endpoint"),
 ];
 
 /// Checks every module of the project.
@@ -113,7 +293,7 @@ pub fn check(modules: &[&Module]) -> Vec<Violation> {
 pub fn check_module(m: &Module) -> Vec<Violation> {
     let mut o = Out { m, v: Vec::new() };
     for e in &m.errors {
-        o.module(&e.address, "P0", e.message.clone());
+        o.module(&e.address, RuleId::ModelBuilt, e.message.clone());
     }
     aurora(&mut o);
     destroyable(&mut o);
@@ -173,7 +353,11 @@ fn reserved_names(o: &mut Out<'_>) {
                 _ => None,
             };
             if let Some(why) = problem {
-                o.at(r, "P41", format!("{} {why}", rule.attribute));
+                o.at(
+                    r,
+                    RuleId::ReservedNames,
+                    format!("{} {why}", rule.attribute),
+                );
             }
         }
     }
@@ -241,7 +425,7 @@ fn validations(o: &mut Out<'_>) {
             let mut found = Vec::new();
             unsafe_calls(&c.condition, &nullable, &mut Vec::new(), &mut found);
             for msg in found {
-                o.module(&format!("var.{}", v.name), "P42", msg);
+                o.module(&format!("var.{}", v.name), RuleId::NullSafeValidations, msg);
             }
         }
     }
@@ -391,32 +575,41 @@ fn aurora(o: &mut Out<'_>) {
         if g.bool_attr("storage_encrypted") != Some(true) {
             o.at(
                 g,
-                "P1",
+                RuleId::AuroraEncrypted,
                 "storage_encrypted must be true on the global cluster",
             );
         }
     }
     for c in managed(m, "aws_rds_cluster") {
         if c.bool_attr("storage_encrypted") != Some(true) {
-            o.at(c, "P1", "storage_encrypted must be true");
+            o.at(c, RuleId::AuroraEncrypted, "storage_encrypted must be true");
         }
         if c.bool_attr("skip_final_snapshot") != Some(true) {
-            o.at(c, "P8", "skip_final_snapshot must be true, or destroy fails with FinalSnapshotIdentifier is required");
+            o.at(c, RuleId::SkipFinalSnapshot, "skip_final_snapshot must be true, or destroy fails with FinalSnapshotIdentifier is required");
         }
-        if c.get("backup_retention_period").and_then(Expr::as_int) != Some(7) {
-            o.at(c, "P10", "backup_retention_period must be 7");
+        if c.get("backup_retention_period").and_then(Expr::as_int)
+            != Some(constants::BACKUP_RETENTION_DAYS)
+        {
+            o.at(
+                c,
+                RuleId::BackupRetention,
+                format!(
+                    "backup_retention_period must be {}",
+                    constants::BACKUP_RETENTION_DAYS
+                ),
+            );
         }
         if c.bool_attr("manage_master_user_password") == Some(true) {
             o.at(
                 c,
-                "P3",
+                RuleId::WriteOnlyPassword,
                 "manage_master_user_password is not supported in a global database",
             );
         }
         if c.get("master_password").is_some() {
             o.at(
                 c,
-                "P3",
+                RuleId::WriteOnlyPassword,
                 "master_password would be stored in state; use master_password_wo",
             );
         }
@@ -432,7 +625,7 @@ fn aurora(o: &mut Out<'_>) {
                 if c.get(k).is_some() {
                     o.at(
                         c,
-                        "P2",
+                        RuleId::SecondaryWithoutMaster,
                         format!("a cross-region secondary must not set {k}"),
                     );
                 }
@@ -442,25 +635,29 @@ fn aurora(o: &mut Out<'_>) {
             {
                 o.at(
                     c,
-                    "P1",
+                    RuleId::AuroraEncrypted,
                     "the secondary must set kms_key_id to a key of its own region",
                 );
             }
             if c.get("source_region").is_none() {
-                o.at(c, "P1", "the secondary must set source_region");
+                o.at(
+                    c,
+                    RuleId::AuroraEncrypted,
+                    "the secondary must set source_region",
+                );
             }
             let gated = c.depends_on.iter().any(|a| {
                 m.get(a)
                     .is_some_and(|d| d.rtype == "terraform_data" && !d.body.refs().is_empty())
             });
             if !gated {
-                o.at(c, "P4", "the secondary must depend on the primary writer instance (terraform_data fed by the primary layer's output)");
+                o.at(c, RuleId::SecondaryAfterWriter, "the secondary must depend on the primary writer instance (terraform_data fed by the primary layer's output)");
             }
             for k in ["replication_source_identifier", "global_cluster_identifier"] {
                 if !c.lifecycle.ignore_changes.iter().any(|x| x == k) {
                     o.at(
                         c,
-                        "P5",
+                        RuleId::SecondaryIgnoresSource,
                         format!("lifecycle.ignore_changes must include {k}"),
                     );
                 }
@@ -475,7 +672,7 @@ fn aurora(o: &mut Out<'_>) {
             if c.get("master_username").is_some() && !ephemeral {
                 o.at(
                     c,
-                    "P3",
+                    RuleId::WriteOnlyPassword,
                     "the primary's password must be master_password_wo from an ephemeral value",
                 );
             }
@@ -483,7 +680,11 @@ fn aurora(o: &mut Out<'_>) {
                 if c.get(k)
                     .is_none_or(|e| !refers_to(e, "aws_rds_global_cluster"))
                 {
-                    o.at(c, "P6", format!("{k} must come from the global cluster"));
+                    o.at(
+                        c,
+                        RuleId::EngineFromGlobal,
+                        format!("{k} must come from the global cluster"),
+                    );
                 }
             }
         }
@@ -495,7 +696,7 @@ fn aurora(o: &mut Out<'_>) {
         {
             o.at(
                 c,
-                "P6",
+                RuleId::EngineFromGlobal,
                 "auto minor upgrades are on: ignore engine_version drift",
             );
         }
@@ -505,7 +706,7 @@ fn aurora(o: &mut Out<'_>) {
             if class.starts_with("db.t") {
                 o.at(
                     i,
-                    "P7",
+                    RuleId::NoBurstable,
                     format!("{class} is burstable; global databases reject it"),
                 );
             }
@@ -519,7 +720,7 @@ fn aurora(o: &mut Out<'_>) {
         {
             o.at(
                 i,
-                "P6",
+                RuleId::EngineFromGlobal,
                 "auto minor upgrades are on: ignore engine_version drift",
             );
         }
@@ -529,7 +730,7 @@ fn aurora(o: &mut Out<'_>) {
             if class.starts_with("db.t") {
                 o.module(
                     &format!("module.{}", c.name),
-                    "P7",
+                    RuleId::NoBurstable,
                     format!("{class} is burstable; global databases reject it"),
                 );
             }
@@ -547,17 +748,21 @@ fn destroyable(o: &mut Out<'_>) {
         ] {
             if let Some(v) = r.get(k) {
                 if v.as_bool() != Some(false) {
-                    o.at(r, "P9", format!("{k} must be false"));
+                    o.at(r, RuleId::Destroyable, format!("{k} must be false"));
                 }
             }
         }
         for b in r.body.blocks_of("replica") {
             if b.get("deletion_protection_enabled").and_then(Expr::as_bool) == Some(true) {
-                o.at(r, "P9", "replica deletion_protection_enabled must be false");
+                o.at(
+                    r,
+                    RuleId::Destroyable,
+                    "replica deletion_protection_enabled must be false",
+                );
             }
         }
         if r.lifecycle.prevent_destroy {
-            o.at(r, "P9", "prevent_destroy must not be set");
+            o.at(r, RuleId::Destroyable, "prevent_destroy must not be set");
         }
     }
     for t in ["aws_rds_cluster", "aws_rds_global_cluster"] {
@@ -565,7 +770,7 @@ fn destroyable(o: &mut Out<'_>) {
             if r.get("deletion_protection").is_none() {
                 o.at(
                     r,
-                    "P9",
+                    RuleId::Destroyable,
                     "deletion_protection must be set to false explicitly",
                 );
             }
@@ -581,7 +786,11 @@ fn network(o: &mut Out<'_>) {
         "aws_egress_only_internet_gateway",
     ] {
         for r in managed(m, t) {
-            o.at(r, "P17", "private subnets only: no internet or NAT gateway");
+            o.at(
+                r,
+                RuleId::PrivateNetwork,
+                "private subnets only: no internet or NAT gateway",
+            );
         }
     }
     let vpcs: Vec<&Resource> = managed(m, "aws_vpc").collect();
@@ -590,7 +799,7 @@ fn network(o: &mut Out<'_>) {
             if v.bool_attr(k) != Some(true) {
                 o.at(
                     v,
-                    "P17",
+                    RuleId::PrivateNetwork,
                     format!("{k} must be true for interface endpoints with private DNS"),
                 );
             }
@@ -605,7 +814,7 @@ fn network(o: &mut Out<'_>) {
         match gw {
             None => o.module(
                 "aws_vpc_endpoint",
-                "P17",
+                RuleId::PrivateNetwork,
                 "a DynamoDB gateway endpoint is required",
             ),
             Some(e)
@@ -614,7 +823,7 @@ fn network(o: &mut Out<'_>) {
             {
                 o.at(
                     e,
-                    "P17",
+                    RuleId::PrivateNetwork,
                     "the DynamoDB gateway endpoint must be on the private route tables",
                 );
             }
@@ -626,7 +835,7 @@ fn network(o: &mut Out<'_>) {
             if e.bool_attr("private_dns_enabled") != Some(true) {
                 o.at(
                     e,
-                    "P17",
+                    RuleId::PrivateNetwork,
                     "interface endpoints need private_dns_enabled = true",
                 );
             }
@@ -648,7 +857,7 @@ fn lambda(o: &mut Out<'_>) {
         if f.body.one_block("vpc_config").is_some()
             && f.bool_attr("replace_security_groups_on_destroy") != Some(true)
         {
-            o.at(f, "P19", "replace_security_groups_on_destroy must be true (Hyperplane ENIs linger 20-45 min)");
+            o.at(f, RuleId::ReplaceSecurityGroups, "replace_security_groups_on_destroy must be true (Hyperplane ENIs linger 20-45 min)");
         }
         if let Some(vars) = f
             .body
@@ -657,8 +866,12 @@ fn lambda(o: &mut Out<'_>) {
             .and_then(Expr::as_object)
         {
             for k in vars.keys() {
-                if crate::components::compute::RESERVED_ENV_KEYS.contains(&k.as_str()) {
-                    o.at(f, "P20", format!("{k} is reserved by Lambda"));
+                if constants::RESERVED_ENV_KEYS.contains(&k.as_str()) {
+                    o.at(
+                        f,
+                        RuleId::ReservedEnvKeys,
+                        format!("{k} is reserved by Lambda"),
+                    );
                 }
             }
         }
@@ -682,7 +895,7 @@ fn lambda(o: &mut Out<'_>) {
         if !role_ok {
             o.at(
                 f,
-                "P18",
+                RuleId::LambdaVpcRole,
                 "the function's role must have AWSLambdaVPCAccessExecutionRole attached",
             );
         }
@@ -694,7 +907,7 @@ fn lambda(o: &mut Out<'_>) {
             {
                 o.at(
                     r,
-                    "P18",
+                    RuleId::LambdaVpcRole,
                     "IAM is global: the name must carry the region (EntityAlreadyExists otherwise)",
                 );
             }
@@ -713,7 +926,7 @@ fn api(o: &mut Out<'_>) {
         if types != Some(&[Expr::from("REGIONAL")][..]) {
             o.at(
                 a,
-                "P22",
+                RuleId::RegionalApi,
                 "endpoint_configuration.types must be [\"REGIONAL\"]",
             );
         }
@@ -726,29 +939,41 @@ fn api(o: &mut Out<'_>) {
         if trig.is_none() {
             o.at(
                 d,
-                "P21",
+                RuleId::Redeployment,
                 "triggers.redeployment must hash the routes, or changes silently do not deploy",
             );
         }
         if !d.lifecycle.create_before_destroy {
-            o.at(d, "P21", "lifecycle.create_before_destroy must be true");
+            o.at(
+                d,
+                RuleId::Redeployment,
+                "lifecycle.create_before_destroy must be true",
+            );
         }
         if d.get("stage_name").is_some() {
             o.at(
                 d,
-                "P21",
+                RuleId::Redeployment,
                 "use a separate aws_api_gateway_stage, not the deployment's stage_name",
             );
         }
         if !managed(m, "aws_api_gateway_stage").any(|s| mentions(s, d)) {
-            o.at(d, "P21", "no aws_api_gateway_stage uses this deployment");
+            o.at(
+                d,
+                RuleId::Redeployment,
+                "no aws_api_gateway_stage uses this deployment",
+            );
         }
     }
     let methods: Vec<&Resource> = managed(m, "aws_api_gateway_method").collect();
     let perms: Vec<&Resource> = managed(m, "aws_lambda_permission").collect();
     for p in &perms {
         if p.str_attr("principal") != Some("apigateway.amazonaws.com") {
-            o.at(p, "P24", "principal must be apigateway.amazonaws.com");
+            o.at(
+                p,
+                RuleId::ScopedInvokePermission,
+                "principal must be apigateway.amazonaws.com",
+            );
         }
         let scoped = match p.get("source_arn") {
             Some(Expr::Template(parts)) => {
@@ -760,7 +985,7 @@ fn api(o: &mut Out<'_>) {
         if !scoped {
             o.at(
                 p,
-                "P24",
+                RuleId::ScopedInvokePermission,
                 "source_arn must be the API's execution_arn plus /*/METHOD/path of one route",
             );
         }
@@ -779,14 +1004,14 @@ fn api(o: &mut Out<'_>) {
         .collect();
     for method in &methods {
         let Some(route) = route_of(m, method) else {
-            o.at(method, "P24", "cannot resolve this method's route (http_method and resource path must be literal)");
+            o.at(method, RuleId::ScopedInvokePermission, "cannot resolve this method's route (http_method and resource path must be literal)");
             continue;
         };
         let api = method.get("rest_api_id").and_then(api_of);
         if !tails.contains(&(api, route.as_str())) {
             o.at(
                 method,
-                "P24",
+                RuleId::ScopedInvokePermission,
                 format!("no invoke permission scoped to {route}"),
             );
         }
@@ -796,7 +1021,7 @@ fn api(o: &mut Out<'_>) {
     if logs && managed(m, "aws_api_gateway_account").next().is_none() {
         o.module(
             "aws_api_gateway_account",
-            "P25",
+            RuleId::ApiAccountRole,
             "stage logging needs aws_api_gateway_account with a CloudWatch role in this region",
         );
     }
@@ -805,7 +1030,7 @@ fn api(o: &mut Out<'_>) {
 /// P43 and P44: who may call the API, and the firewall in front of it.
 fn api_access(o: &mut Out<'_>) {
     let m = o.m;
-    let (open_method, open_path) = crate::components::api::OPEN_ROUTE;
+    let (open_method, open_path) = constants::OPEN_ROUTE;
     let open_route = format!("/*/{open_method}{open_path}");
     let mut authenticated = false;
     for method in managed(m, "aws_api_gateway_method") {
@@ -814,7 +1039,7 @@ fn api_access(o: &mut Out<'_>) {
             if route_of(m, method).as_deref() != Some(open_route.as_str()) {
                 o.at(
                     method,
-                    "P43",
+                    RuleId::ApiAuthorization,
                     format!("authorization must not be NONE: only {open_method} {open_path} is open (Route 53 health checks); use AWS_IAM"),
                 );
             }
@@ -832,7 +1057,7 @@ fn api_access(o: &mut Out<'_>) {
         if policies.is_empty() && api.get("policy").is_none() {
             o.at(
                 api,
-                "P43",
+                RuleId::ApiAuthorization,
                 "authenticated methods need a resource policy that allows only the listed principals",
             );
         }
@@ -850,7 +1075,7 @@ fn api_access(o: &mut Out<'_>) {
             if !hashed {
                 o.at(
                     p,
-                    "P43",
+                    RuleId::ApiAuthorization,
                     "the deployment's triggers.redeployment must hash the policy, or a policy change does not reach the stage",
                 );
             }
@@ -869,7 +1094,7 @@ fn api_access(o: &mut Out<'_>) {
         if !guarded {
             o.at(
                 stage,
-                "P44",
+                RuleId::WebAcl,
                 "needs an aws_wafv2_web_acl_association of this stage's arn with a web ACL",
             );
         }
@@ -878,7 +1103,7 @@ fn api_access(o: &mut Out<'_>) {
         if !managed(m, "aws_wafv2_web_acl_logging_configuration").any(|l| mentions(l, acl)) {
             o.at(
                 acl,
-                "P44",
+                RuleId::WebAcl,
                 "needs an aws_wafv2_web_acl_logging_configuration (to an aws-waf-logs- log group)",
             );
         }
@@ -899,7 +1124,7 @@ fn buckets(o: &mut Out<'_>) {
         if !versioned {
             o.at(
                 b,
-                "P29",
+                RuleId::Buckets,
                 "needs aws_s3_bucket_versioning with status Enabled",
             );
         }
@@ -912,7 +1137,11 @@ fn buckets(o: &mut Out<'_>) {
                 == Some("AES256")
         });
         if !aes {
-            o.at(b, "P29", "needs server-side encryption with AES256");
+            o.at(
+                b,
+                RuleId::Buckets,
+                "needs server-side encryption with AES256",
+            );
         }
         let pab = on("aws_s3_bucket_public_access_block").any(|p| {
             [
@@ -927,17 +1156,21 @@ fn buckets(o: &mut Out<'_>) {
         if !pab {
             o.at(
                 b,
-                "P29",
+                RuleId::Buckets,
                 "needs a public access block with all four settings true",
             );
         }
         if b.get("acl").is_some() || on("aws_s3_bucket_acl").next().is_some() {
-            o.at(b, "P29", "no ACLs: new buckets have ACLs disabled");
+            o.at(
+                b,
+                RuleId::Buckets,
+                "no ACLs: new buckets have ACLs disabled",
+            );
         }
         if b.bool_attr("force_destroy") != Some(true) {
             o.at(
                 b,
-                "P32",
+                RuleId::ForceDestroy,
                 "force_destroy must be true, or a bucket with objects cannot be destroyed",
             );
         }
@@ -947,7 +1180,7 @@ fn buckets(o: &mut Out<'_>) {
         if !named {
             o.at(
                 b,
-                "P31",
+                RuleId::BucketNames,
                 "bucket names are global: include the region and the account id",
             );
         }
@@ -961,7 +1194,7 @@ fn replication(o: &mut Out<'_>) {
         if !deps.iter().any(|d| d.rtype == "aws_s3_bucket_versioning") {
             o.at(
                 r,
-                "P30",
+                RuleId::Replication,
                 "must depend on the destination bucket's versioning",
             );
         }
@@ -971,21 +1204,21 @@ fn replication(o: &mut Out<'_>) {
         {
             o.at(
                 r,
-                "P30",
+                RuleId::Replication,
                 "must depend on the source bucket's versioning (from the primary layer)",
             );
         }
         let Some(rule) = r.body.one_block("rule") else {
-            o.at(r, "P30", "needs exactly one rule");
+            o.at(r, RuleId::Replication, "needs exactly one rule");
             continue;
         };
         if rule.one_block("filter").is_none() {
-            o.at(r, "P30", "the rule needs a filter {} block");
+            o.at(r, RuleId::Replication, "the rule needs a filter {} block");
         }
         if rule.one_block("delete_marker_replication").is_none() {
             o.at(
                 r,
-                "P30",
+                RuleId::Replication,
                 "the rule needs an explicit delete_marker_replication",
             );
         }
@@ -997,10 +1230,18 @@ fn replication(o: &mut Out<'_>) {
                 .and_then(Expr::as_int)
         };
         if minutes("replication_time", "time") != Some(15) {
-            o.at(r, "P30", "RTC needs replication_time.time.minutes = 15");
+            o.at(
+                r,
+                RuleId::Replication,
+                "RTC needs replication_time.time.minutes = 15",
+            );
         }
         if minutes("metrics", "event_threshold") != Some(15) {
-            o.at(r, "P30", "RTC needs metrics.event_threshold.minutes = 15");
+            o.at(
+                r,
+                RuleId::Replication,
+                "RTC needs metrics.event_threshold.minutes = 15",
+            );
         }
     }
 }
@@ -1020,7 +1261,7 @@ fn topics(o: &mut Out<'_>) {
         match cmk {
             None => o.at(
                 t,
-                "P34",
+                RuleId::TopicKeys,
                 "encrypt with a customer-managed KMS key (alias/aws/sns drops alarm notifications)",
             ),
             Some(k) => {
@@ -1030,7 +1271,7 @@ fn topics(o: &mut Out<'_>) {
                 if !allows {
                     o.at(
                         t,
-                        "P34",
+                        RuleId::TopicKeys,
                         "the topic's key policy must let cloudwatch.amazonaws.com use the key",
                     );
                 }
@@ -1046,15 +1287,15 @@ fn tags(o: &mut Out<'_>) {
         if schemas.resource(&r.rtype).is_none() {
             o.at(
                 r,
-                "P35",
+                RuleId::Tags,
                 "type not in the vendored provider schema, so whether it takes tags is unknown (add it to schema/types.txt)",
             );
         } else if schemas.is_taggable(&r.rtype) {
             for p in tagging::problems(r.get("tags")) {
-                o.at(r, "P35", p);
+                o.at(r, RuleId::Tags, p);
             }
         } else if r.get("tags").is_some() {
-            o.at(r, "P35", "this type has no tags attribute");
+            o.at(r, RuleId::Tags, "this type has no tags attribute");
         }
     }
     for p in &m.providers {
@@ -1064,7 +1305,7 @@ fn tags(o: &mut Out<'_>) {
                     Some(a) => format!("provider.{}.{a}", p.name),
                     None => format!("provider.{}", p.name),
                 },
-                "P35",
+                RuleId::Tags,
                 "do not use default_tags: the mandatory tags are in each resource's tags",
             );
         }
@@ -1075,12 +1316,12 @@ fn backend(o: &mut Out<'_>) {
     let m = o.m;
     if let ModuleKind::Root { .. } = m.kind {
         match &m.terraform.backend {
-            None => o.module("terraform", "P36", "roots need the S3 backend"),
+            None => o.module("terraform", RuleId::Backend, "roots need the S3 backend"),
             Some(b) => {
                 if !b.encrypt || !b.use_lockfile {
                     o.module(
                         "terraform",
-                        "P36",
+                        RuleId::Backend,
                         "the S3 backend needs encrypt = true and use_lockfile = true",
                     );
                 }
@@ -1100,7 +1341,7 @@ fn providers(o: &mut Out<'_>) {
         if r.get("region").is_some() && aliased {
             o.at(
                 r,
-                "P40",
+                RuleId::ProviderStrategy,
                 "this module uses provider aliases: do not also set a per-resource region",
             );
         }
@@ -1117,7 +1358,7 @@ fn global_table(o: &mut Out<'_>) {
         if t.bool_attr("stream_enabled") != Some(true)
             || t.str_attr("stream_view_type") != Some("NEW_AND_OLD_IMAGES")
         {
-            o.at(t, "P11", "a global table needs stream_enabled = true and stream_view_type = NEW_AND_OLD_IMAGES");
+            o.at(t, RuleId::TableStreams, "a global table needs stream_enabled = true and stream_view_type = NEW_AND_OLD_IMAGES");
         }
         let pitr = t
             .body
@@ -1127,16 +1368,20 @@ fn global_table(o: &mut Out<'_>) {
         if pitr != Some(true) {
             o.at(
                 t,
-                "P14",
+                RuleId::PointInTimeRecovery,
                 "point_in_time_recovery must be enabled on the table",
             );
         }
         for r in replicas {
             if r.get("point_in_time_recovery").and_then(Expr::as_bool) != Some(true) {
-                o.at(t, "P14", "point_in_time_recovery must be true on every replica (replicas default to off)");
+                o.at(t, RuleId::PointInTimeRecovery, "point_in_time_recovery must be true on every replica (replicas default to off)");
             }
             if r.get("propagate_tags").and_then(Expr::as_bool) != Some(true) {
-                o.at(t, "P15", "replicas need propagate_tags = true");
+                o.at(
+                    t,
+                    RuleId::ReplicaTags,
+                    "replicas need propagate_tags = true",
+                );
             }
             // The replica's region must come from a provider other than the table's.
             let other = r.get("region_name").is_some_and(|e| {
@@ -1148,7 +1393,7 @@ fn global_table(o: &mut Out<'_>) {
                 })
             });
             if !other {
-                o.at(t, "P12", "replica.region_name must be another provider's region (the table's own region cannot be a replica)");
+                o.at(t, RuleId::ReplicaRegions, "replica.region_name must be another provider's region (the table's own region cannot be a replica)");
             }
         }
     }
@@ -1161,14 +1406,18 @@ fn route53(o: &mut Out<'_>) {
             continue;
         };
         if r.get("set_identifier").is_none() {
-            o.at(r, "P26", "failover records need a set_identifier");
+            o.at(
+                r,
+                RuleId::FailoverRecords,
+                "failover records need a set_identifier",
+            );
         }
         if policy.get("type").and_then(Expr::as_str) == Some("PRIMARY")
             && r.get("health_check_id").is_none()
         {
             o.at(
                 r,
-                "P26",
+                RuleId::FailoverRecords,
                 "the PRIMARY failover record needs a health_check_id",
             );
         }
@@ -1180,26 +1429,39 @@ fn route53(o: &mut Out<'_>) {
         if eval != Some(true) {
             o.at(
                 r,
-                "P26",
+                RuleId::FailoverRecords,
                 "failover alias records need evaluate_target_health = true",
             );
         }
     }
     for h in managed(m, "aws_route53_health_check") {
         if h.str_attr("type") != Some("HTTPS") {
-            o.at(h, "P27", "health checks must be HTTPS");
+            o.at(h, RuleId::HealthChecks, "health checks must be HTTPS");
         }
         if h.bool_attr("enable_sni") != Some(true) {
-            o.at(h, "P27", "enable_sni must be true (API Gateway needs SNI)");
+            o.at(
+                h,
+                RuleId::HealthChecks,
+                "enable_sni must be true (API Gateway needs SNI)",
+            );
         }
         if !matches!(
             h.get("request_interval").and_then(Expr::as_int),
             Some(10 | 30)
         ) {
-            o.at(h, "P27", "request_interval must be 10 or 30");
+            o.at(h, RuleId::HealthChecks, "request_interval must be 10 or 30");
         }
-        if h.get("failure_threshold").and_then(Expr::as_int) != Some(3) {
-            o.at(h, "P27", "failure_threshold must be 3");
+        if h.get("failure_threshold").and_then(Expr::as_int)
+            != Some(constants::HEALTH_FAILURE_THRESHOLD)
+        {
+            o.at(
+                h,
+                RuleId::HealthChecks,
+                format!(
+                    "failure_threshold must be {}",
+                    constants::HEALTH_FAILURE_THRESHOLD
+                ),
+            );
         }
     }
 }
@@ -1251,7 +1513,7 @@ fn mtls_health(o: &mut Out<'_>) {
         if targets_mtls {
             o.at(
                 h,
-                "P45",
+                RuleId::MutualTlsHealth,
                 "fqdn targets a mutual TLS domain: Route 53 health checkers cannot present a client certificate",
             );
         }
@@ -1262,7 +1524,7 @@ fn mtls_health(o: &mut Out<'_>) {
         if !targets_plain {
             o.at(
                 h,
-                "P45",
+                RuleId::MutualTlsHealth,
                 "with mutual TLS on, the execute-api host is disabled: fqdn must target a health domain without mutual TLS",
             );
         }
@@ -1273,9 +1535,9 @@ fn mtls_health(o: &mut Out<'_>) {
 /// regional roots with `disable_execute_api_endpoint = true`, or clients
 /// could bypass the client certificate check on the execute-api host.
 fn mtls_roots(modules: &[&Module]) -> Vec<Violation> {
-    let root_of = |env: &str, layer: &str| {
+    let root_of = |env: &str, layer: Layer| {
         modules.iter().find(
-            |m| matches!(&m.kind, ModuleKind::Root { env: e, layer: l } if e == env && l == layer),
+            |m| matches!(&m.kind, ModuleKind::Root { env: e, layer: l } if e == env && *l == layer),
         )
     };
     let mut v = Vec::new();
@@ -1283,7 +1545,7 @@ fn mtls_roots(modules: &[&Module]) -> Vec<Violation> {
         let ModuleKind::Root { env, layer } = &m.kind else {
             continue;
         };
-        if layer != "global" {
+        if *layer != Layer::Global {
             continue;
         }
         let on = m
@@ -1293,14 +1555,14 @@ fn mtls_roots(modules: &[&Module]) -> Vec<Violation> {
         if !on {
             continue;
         }
-        for l in ["primary", "dr"] {
+        for l in [Layer::Primary, Layer::Dr] {
             let Some(r) = root_of(env, l) else { continue };
             for c in r.calls.values() {
                 if c.args.get("disable_execute_api_endpoint") != Some(&Expr::Bool(true)) {
                     v.push(Violation {
                         stack: r.dir.clone(),
                         address: format!("module.{}", c.name),
-                        rule: "P45",
+                        rule: RuleId::MutualTlsHealth.as_str(),
                         message: "mutual TLS is on (the global root sets a truststore): disable_execute_api_endpoint must be true, or the execute-api host bypasses the client certificate check".into(),
                     });
                 }
@@ -1316,7 +1578,7 @@ fn dashboards(o: &mut Out<'_>) {
     if all.len() > 1 {
         o.module(
             "aws_cloudwatch_dashboard",
-            "P33",
+            RuleId::Dashboards,
             "dashboards are account-global: emit exactly one",
         );
     }
@@ -1330,7 +1592,7 @@ fn dashboards(o: &mut Out<'_>) {
             _ => None,
         };
         let Some(widgets) = widgets else {
-            o.at(d, "P33", "dashboard_body must be jsonencode({ widgets = [...] }) so its widgets can be checked");
+            o.at(d, RuleId::Dashboards, "dashboard_body must be jsonencode({ widgets = [...] }) so its widgets can be checked");
             continue;
         };
         for (i, w) in widgets.iter().enumerate() {
@@ -1344,7 +1606,7 @@ fn dashboards(o: &mut Out<'_>) {
             if is_metric && region.is_none_or(|r| *r == Expr::Null) {
                 o.at(
                     d,
-                    "P33",
+                    RuleId::Dashboards,
                     format!("widget {i} names no region; AWS rejects it"),
                 );
             }

@@ -1305,11 +1305,11 @@ fn p17_reports_both_dns_settings() {
 fn p20_reports_every_reserved_key() {
     let v = after(DR, |m| {
         let vars = lambda_env(m);
-        for k in crate::components::compute::RESERVED_ENV_KEYS {
+        for k in crate::policy::constants::RESERVED_ENV_KEYS {
             vars.insert((*k).to_owned(), Expr::from("x"));
         }
     });
-    assert_eq!(v.len(), crate::components::compute::RESERVED_ENV_KEYS.len());
+    assert_eq!(v.len(), crate::policy::constants::RESERVED_ENV_KEYS.len());
     assert!(v.iter().all(|x| x.rule == "P20" && x.address == FUNCTION));
     assert!(messages(&v).contains(&"AWS_DEFAULT_REGION is reserved by Lambda"));
 }
@@ -1733,4 +1733,23 @@ fn mtls_environment_generates_mutual_tls_and_health_domains() {
         r["resource"]["aws_api_gateway_resource"]["health_only"]["path_part"],
         "health"
     );
+}
+
+#[test]
+fn rule_ids_are_named_once_and_printed_as_pitfall_numbers() {
+    let ids: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
+    let named: Vec<&str> = RuleId::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(ids, named);
+    for r in RuleId::ALL {
+        assert!(r.as_str().starts_with('P'), "{r}");
+        assert!(r.as_str()[1..].parse::<u32>().is_ok(), "{r}");
+    }
+    assert_eq!(RuleId::Destroyable.to_string(), "P9");
+    let p10 = RULES
+        .iter()
+        .find(|(id, _)| *id == RuleId::BackupRetention.as_str())
+        .expect("P10");
+    assert!(p10
+        .1
+        .ends_with(&crate::policy::constants::BACKUP_RETENTION_DAYS.to_string()));
 }

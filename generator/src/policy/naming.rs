@@ -679,6 +679,18 @@ pub fn spec(kind: NameKind) -> &'static NameSpec {
     TABLE.iter().find(|s| s.kind == kind).unwrap_or(&TABLE[0])
 }
 
+/// Whether a resource type matches a [`NameSpec::resource_type`], which may
+/// hold one `*` (`aws_vpc_security_group_*_rule` matches
+/// `aws_vpc_security_group_ingress_rule`).
+pub fn type_matches(pattern: &str, rtype: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == rtype,
+        Some((pre, post)) => {
+            rtype.len() >= pre.len() + post.len() && rtype.starts_with(pre) && rtype.ends_with(post)
+        }
+    }
+}
+
 /// What the name pieces stand for when a name is rendered as an expression.
 #[derive(Debug, Clone)]
 pub struct NameContext {
@@ -924,6 +936,18 @@ pub fn markdown_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_globs() {
+        assert!(type_matches(
+            "aws_vpc_security_group_*_rule",
+            "aws_vpc_security_group_ingress_rule"
+        ));
+        assert!(!type_matches("aws_vpc_security_group_*_rule", "aws_vpc"));
+        assert!(!type_matches("aws_a*a", "aws_a"));
+        assert!(type_matches("aws_vpc", "aws_vpc"));
+        assert!(!type_matches("aws_vpc", "aws_vpc_endpoint"));
+    }
 
     #[test]
     fn table_covers_every_kind_once() {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::Env;
-use crate::layers::{Project, LAYERS};
+use crate::layers::{Project, LAYER_NAMES as LAYERS};
 use crate::model::{Expr, Module, ModuleKind, Provider, ProviderRef};
 use crate::project::Error;
 
@@ -206,7 +206,7 @@ fn env_expect(env: &Env, project: &Project) -> EnvExpect {
             .collect();
         let passed = r
             .calls
-            .get(layer)
+            .get(layer.as_str())
             .map(|c| {
                 c.providers
                     .iter()
@@ -215,7 +215,7 @@ fn env_expect(env: &Env, project: &Project) -> EnvExpect {
             })
             .unwrap_or_default();
         roots.insert(
-            layer.clone(),
+            layer.to_string(),
             LayerRoot {
                 dir: r.dir.clone(),
                 regions,

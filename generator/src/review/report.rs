@@ -8,7 +8,7 @@ use super::rules::{Finding, Severity, RULES};
 use crate::policy::invariants;
 
 /// Output format of `drgen review`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
     /// One row per finding, then a summary line.
     #[default]

@@ -14,33 +14,14 @@ use serde_json::Value;
 use super::expect::Expectations;
 use super::plan::{config_address, top_module, Instance, Mode, Plan, RegionExpr};
 use crate::components::database::BACKUP_RETENTION_DAYS;
-use crate::layers::LAYERS;
+use crate::json_path::{child, list};
+use crate::layers::LAYER_NAMES as LAYERS;
 use crate::model::Expr;
 use crate::policy::naming::{self, Name, NameSpec, Piece};
 use crate::policy::tagging;
 use crate::tfcheck::Schemas;
 
-/// How bad a finding is. Errors fail the review (exit 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A violation.
-    Error,
-    /// Cannot be checked at plan time (unknown value) or needs a look.
-    Warning,
-    /// Informational, e.g. a destroy let through by `--allow-destroy`.
-    Note,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
-    }
-}
+pub use crate::finding::Severity;
 
 /// One rule of the review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,6 +202,22 @@ pub struct Finding {
     pub file: Option<String>,
 }
 
+/// The library's one finding type, for callers that merge review results
+/// with other checks.
+impl From<&Finding> for crate::finding::Finding {
+    fn from(r: &Finding) -> Self {
+        crate::finding::Finding {
+            source: crate::finding::Source::Plan,
+            id: r.rule,
+            severity: r.severity,
+            address: r.address.clone(),
+            message: r.message.clone(),
+            stack: r.layer.clone(),
+            file: r.file.clone(),
+        }
+    }
+}
+
 /// Review options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
@@ -236,14 +233,6 @@ enum Got<'a> {
     Unknown,
     /// Null or not set.
     Absent,
-}
-
-fn child<'a>(v: &'a Value, step: &str) -> Option<&'a Value> {
-    match v {
-        Value::Object(m) => m.get(step),
-        Value::Array(a) => step.parse::<usize>().ok().and_then(|i| a.get(i)),
-        _ => None,
-    }
 }
 
 /// Looks up `path` (numeric steps index arrays) in the values, `Unknown`
@@ -471,15 +460,8 @@ fn tags(cx: &mut Cx<'_>, i: &Instance, values: &Value) {
 // Names
 // ---------------------------------------------------------------------------
 
-/// `aws_vpc_security_group_*_rule` matches `aws_vpc_security_group_ingress_rule`.
-fn type_matches(pattern: &str, rtype: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == rtype,
-        Some((pre, post)) => {
-            rtype.len() >= pre.len() + post.len() && rtype.starts_with(pre) && rtype.ends_with(post)
-        }
-    }
-}
+/// One matcher for name-spec types, shared with the model's sealing.
+use crate::policy::naming::type_matches;
 
 /// What the name pieces stand for in one plan.
 struct NameVars<'a> {
@@ -1228,14 +1210,6 @@ fn iam(cx: &mut Cx<'_>, i: &Instance, values: &Value) {
     }
 }
 
-fn as_list(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        None => vec![],
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(x) => vec![x],
-    }
-}
-
 /// `*` or `service:*`.
 fn wildcard_action(a: &str) -> bool {
     a == "*"
@@ -1267,11 +1241,11 @@ fn policy(cx: &mut Cx<'_>, i: &Instance, values: &Value, path: &[&str], what: &s
             )
         }
     };
-    for (n, st) in as_list(doc.get("Statement")).into_iter().enumerate() {
+    for (n, st) in list(doc.get("Statement")).into_iter().enumerate() {
         if st.get("Effect").and_then(Value::as_str).unwrap_or("Allow") != "Allow" {
             continue;
         }
-        let on_all = as_list(st.get("Resource"))
+        let on_all = list(st.get("Resource"))
             .iter()
             .any(|r| r.as_str() == Some("*"));
         if !on_all {
@@ -1282,7 +1256,7 @@ fn policy(cx: &mut Cx<'_>, i: &Instance, values: &Value, path: &[&str], what: &s
             .and_then(Value::as_str)
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        for a in as_list(st.get("Action")) {
+        for a in list(st.get("Action")) {
             if let Some(a) = a.as_str().filter(|a| wildcard_action(a)) {
                 cx.error(
                     i,

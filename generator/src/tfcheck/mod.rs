@@ -34,11 +34,29 @@ mod types;
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use expr::Step;
 pub use schema::{
     provider_of_type, AttributeSchema, BlockSchema, NestedBlockSchema, NestingMode, ProviderSchema,
     SchemaError, Schemas, AWS_VERSIONS, BUILTIN_TERRAFORM,
 };
 pub use types::AttrType;
+
+/// The references a Terraform JSON string makes, as (root, steps):
+/// `"${aws_route53_health_check.primary.id}"` gives
+/// `("aws_route53_health_check", [Attr("primary"), Attr("id")])`. Names
+/// bound by `for` are not references; a string that does not parse has
+/// none.
+pub fn references(s: &str) -> Vec<(String, Vec<Step>)> {
+    let mut items = Vec::new();
+    expr::collect_in_string(s, &mut items);
+    items
+        .into_iter()
+        .filter_map(|i| match i {
+            expr::Item::Ref { root, steps, .. } => Some((root, steps)),
+            _ => None,
+        })
+        .collect()
+}
 
 /// One problem found in a tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
