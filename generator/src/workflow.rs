@@ -16,7 +16,7 @@ use crate::template::TemplateError;
 
 use crate::config::Env;
 use crate::layers::roots;
-use crate::layers::LAYER_NAMES as LAYERS;
+use crate::layers::{LAYERS, LAYER_NAMES};
 
 const ATLANTIS_TEMPLATE: &str = include_str!("../templates/atlantis.yaml.tera");
 const GITHUB_TEMPLATE: &str = include_str!("../templates/github_workflow.yml.tera");
@@ -69,7 +69,10 @@ pub fn project_name(env: &str, layer: &str) -> String {
 
 /// The execution order group of a layer: its 1-based position in [`LAYERS`].
 pub fn order_group(layer: &str) -> usize {
-    LAYERS.iter().position(|l| *l == layer).map_or(0, |i| i + 1)
+    LAYER_NAMES
+        .iter()
+        .position(|l| *l == layer)
+        .map_or(0, |i| i + 1)
 }
 
 #[derive(Debug, Serialize)]
@@ -111,11 +114,11 @@ pub fn atlantis_yaml(envs: &[Env]) -> Result<String, TemplateError> {
     for env in envs {
         let mut previous: Option<String> = None;
         for layer in LAYERS {
-            let name = project_name(&env.name, layer);
+            let name = project_name(&env.name, layer.as_str());
             projects.push(Project {
                 name: name.clone(),
                 dir: roots::dir(&env.name, layer),
-                group: order_group(layer),
+                group: order_group(layer.as_str()),
                 depends_on: previous.iter().cloned().collect(),
                 when_modified: vec![
                     "*.tf.json".to_owned(),
@@ -176,7 +179,7 @@ pub fn github_workflow(envs: &[Env]) -> Result<String, TemplateError> {
                 ),
                 region: env.file.state.region.clone(),
                 layers: LAYERS
-                    .iter()
+                    .into_iter()
                     .map(|layer| LayerSteps {
                         label: format!("{}/{layer}", env.name),
                         dir: roots::dir(&env.name, layer),

@@ -98,6 +98,37 @@ impl Api {
     }
 }
 
+/// The API Gateway resources (path parts) of the payment API.
+struct Resources {
+    payments: Address,
+    payment_id: Address,
+    health: Address,
+}
+
+impl Resources {
+    /// The resource a route is served on.
+    fn of(&self, route: &Route) -> &Address {
+        match route.local {
+            "post_payments" => &self.payments,
+            "get_payment" => &self.payment_id,
+            _ => &self.health,
+        }
+    }
+}
+
+/// What the routes made: the deployment's trigger inputs and the
+/// integrations it waits for.
+struct Routes {
+    triggers: Vec<Expr>,
+    integrations: Vec<Address>,
+}
+
+/// The account-wide logging role and the stage's access log group.
+struct Logging {
+    account: Address,
+    log_group: Address,
+}
+
 /// Builds the API and its permissions.
 pub fn build(
     scope: &mut Scope<'_>,
@@ -106,6 +137,32 @@ pub fn build(
     app_key: &Address,
     inputs: &ApiInputs,
 ) -> Api {
+    let rest_api = rest_api(scope, inputs);
+    let resources = resources(scope, &rest_api);
+    let mut routes = routes(scope, &rest_api, &resources, lambda);
+    // Also redeploy when the function's integration target changes.
+    routes.triggers.push(lambda.function.attr("invoke_arn"));
+    // Who may invoke: a policy change must redeploy the stage, so the
+    // policy document is part of the trigger hash.
+    let policy = resource_policy(scope, &rest_api, inputs);
+    routes.triggers.push(policy.attr("policy"));
+    let deployment = deployment(scope, &rest_api, routes);
+    let logging = logging(scope, env, app_key);
+    let stage = stage(scope, &rest_api, &deployment, &logging);
+
+    let acl = web_acl(scope, &stage, app_key, inputs);
+    let (health_api, health_stage) = health_api(scope, lambda, &logging, &acl, inputs);
+
+    Api {
+        rest_api,
+        stage,
+        health_api,
+        health_stage,
+    }
+}
+
+/// The payment REST API itself.
+fn rest_api(scope: &mut Scope<'_>, inputs: &ApiInputs) -> Address {
     let api = scope
         .named(
             "aws_api_gateway_rest_api",
@@ -132,34 +189,45 @@ pub fn build(
             create_before_destroy: true,
             ..Lifecycle::default()
         });
-    let rest_api = scope.add(api);
-    let api_id = rest_api.attr("id");
+    scope.add(api)
+}
 
-    let payments = scope
-        .unnamed("aws_api_gateway_resource", "payments")
-        .set("rest_api_id", api_id.clone())
-        .set("parent_id", rest_api.attr("root_resource_id"))
-        .set("path_part", "payments");
-    let payments = scope.add(payments);
-    let payment_id = scope
-        .unnamed("aws_api_gateway_resource", "payment_id")
-        .set("rest_api_id", api_id.clone())
-        .set("parent_id", payments.attr("id"))
-        .set("path_part", "{id}");
-    let payment_id = scope.add(payment_id);
-    let health = scope
-        .unnamed("aws_api_gateway_resource", "health")
-        .set("rest_api_id", api_id.clone())
-        .set("parent_id", rest_api.attr("root_resource_id"))
-        .set("path_part", "health");
-    let health = scope.add(health);
+/// `/payments`, `/payments/{id}` and `/health`.
+fn resources(scope: &mut Scope<'_>, rest_api: &Address) -> Resources {
+    let mut resource = |local: &str, parent: Expr, path_part: &str| {
+        let d = scope
+            .unnamed("aws_api_gateway_resource", local)
+            .set("rest_api_id", rest_api.attr("id"))
+            .set("parent_id", parent)
+            .set("path_part", path_part);
+        scope.add(d)
+    };
+    let payments = resource("payments", rest_api.attr("root_resource_id"), "payments");
+    let payment_id = resource("payment_id", payments.attr("id"), "{id}");
+    let health = resource("health", rest_api.attr("root_resource_id"), "health");
+    Resources {
+        payments,
+        payment_id,
+        health,
+    }
+}
 
-    let mut trigger_parts: Vec<Expr> = vec![
-        payments.attr("id"),
-        payment_id.attr("id"),
-        health.attr("id"),
-    ];
-    let mut integrations = Vec::new();
+/// Every route: method, Lambda integration and invoke permission, behind
+/// one request validator.
+fn routes(
+    scope: &mut Scope<'_>,
+    rest_api: &Address,
+    resources: &Resources,
+    lambda: &Lambda,
+) -> Routes {
+    let mut routes = Routes {
+        triggers: vec![
+            resources.payments.attr("id"),
+            resources.payment_id.attr("id"),
+            resources.health.attr("id"),
+        ],
+        integrations: Vec::new(),
+    };
     // API Gateway checks required parameters before invoking the function:
     // the payment id path parameter and the Idempotency-Key header.
     let validator = scope
@@ -168,78 +236,86 @@ pub fn build(
             "params",
             &Name::of(NameKind::RequestValidator),
         )
-        .set("rest_api_id", api_id.clone())
+        .set("rest_api_id", rest_api.attr("id"))
         .set("validate_request_parameters", true)
         .set("validate_request_body", false);
     let validator = scope.add(validator);
     for route in ROUTES {
-        let resource = match route.local {
-            "post_payments" => &payments,
-            "get_payment" => &payment_id,
-            _ => &health,
-        };
-        let mut m = scope
-            .unnamed("aws_api_gateway_method", route.local)
-            .set("rest_api_id", api_id.clone())
-            .set("resource_id", resource.attr("id"))
-            .set("http_method", route.method)
-            .set("authorization", authorization(route))
-            .set("request_validator_id", validator.attr("id"));
-        if route.local == "post_payments" {
-            m = m.set(
-                "request_parameters",
-                object([("method.request.header.Idempotency-Key", Expr::Bool(true))]),
-            );
-        }
-        if route.local == "get_payment" {
-            m = m.set(
-                "request_parameters",
-                object([("method.request.path.id", Expr::Bool(true))]),
-            );
-        }
-        let method = scope.add(m);
+        let resource = resources.of(route);
+        let method = method(scope, rest_api, resource, &validator, route);
         let i = scope
             .unnamed("aws_api_gateway_integration", route.local)
-            .set("rest_api_id", api_id.clone())
+            .set("rest_api_id", rest_api.attr("id"))
             .set("resource_id", resource.attr("id"))
             .set("http_method", method.attr("http_method"))
             .set("type", "AWS_PROXY")
             .set("integration_http_method", "POST")
             .set("uri", lambda.function.attr("invoke_arn"));
         let integration = scope.add(i);
-        trigger_parts.push(method.attr("id"));
-        trigger_parts.push(integration.attr("id"));
-        integrations.push(integration);
-
-        let p = scope
-            .unnamed("aws_lambda_permission", route.local)
-            .set(
-                "statement_id",
-                format!("AllowApiGateway-{}", route.local.replace('_', "-")),
-            )
-            .set("action", "lambda:InvokeFunction")
-            .set("function_name", lambda.function.attr("function_name"))
-            .set("principal", "apigateway.amazonaws.com")
-            .set(
-                "source_arn",
-                tpl(vec![
-                    interp(rest_api.attr("execution_arn")),
-                    lit(&format!("/*/{}/{}", route.method, route.arn_path)),
-                ]),
-            );
-        scope.add(p);
+        routes.triggers.push(method.attr("id"));
+        routes.triggers.push(integration.attr("id"));
+        routes.integrations.push(integration);
+        invoke_permission(scope, rest_api, lambda, route);
     }
-    // Also redeploy when the function's integration target changes.
-    trigger_parts.push(lambda.function.attr("invoke_arn"));
+    routes
+}
 
-    // Who may invoke: a policy change must redeploy the stage, so the
-    // policy document is part of the trigger hash.
-    let policy = resource_policy(scope, &rest_api, inputs);
-    trigger_parts.push(policy.attr("policy"));
+/// The method of a route, with the request parameters it requires.
+fn method(
+    scope: &mut Scope<'_>,
+    rest_api: &Address,
+    resource: &Address,
+    validator: &Address,
+    route: &Route,
+) -> Address {
+    let mut m = scope
+        .unnamed("aws_api_gateway_method", route.local)
+        .set("rest_api_id", rest_api.attr("id"))
+        .set("resource_id", resource.attr("id"))
+        .set("http_method", route.method)
+        .set("authorization", authorization(route))
+        .set("request_validator_id", validator.attr("id"));
+    if route.local == "post_payments" {
+        m = m.set(
+            "request_parameters",
+            object([("method.request.header.Idempotency-Key", Expr::Bool(true))]),
+        );
+    }
+    if route.local == "get_payment" {
+        m = m.set(
+            "request_parameters",
+            object([("method.request.path.id", Expr::Bool(true))]),
+        );
+    }
+    scope.add(m)
+}
 
+/// Lets API Gateway invoke the function for one route only.
+fn invoke_permission(scope: &mut Scope<'_>, rest_api: &Address, lambda: &Lambda, route: &Route) {
+    let p = scope
+        .unnamed("aws_lambda_permission", route.local)
+        .set(
+            "statement_id",
+            format!("AllowApiGateway-{}", route.local.replace('_', "-")),
+        )
+        .set("action", "lambda:InvokeFunction")
+        .set("function_name", lambda.function.attr("function_name"))
+        .set("principal", "apigateway.amazonaws.com")
+        .set(
+            "source_arn",
+            tpl(vec![
+                interp(rest_api.attr("execution_arn")),
+                lit(&format!("/*/{}/{}", route.method, route.arn_path)),
+            ]),
+        );
+    scope.add(p);
+}
+
+/// The deployment, replaced whenever a trigger input changes.
+fn deployment(scope: &mut Scope<'_>, rest_api: &Address, routes: Routes) -> Address {
     let mut dep = scope
         .unnamed("aws_api_gateway_deployment", "payments")
-        .set("rest_api_id", api_id.clone())
+        .set("rest_api_id", rest_api.attr("id"))
         .set(
             "description",
             "Replaced (create before destroy) whenever a route changes",
@@ -248,19 +324,25 @@ pub fn build(
             "triggers",
             object([(
                 "redeployment",
-                call("sha1", vec![call("jsonencode", vec![list(trigger_parts)])]),
+                call(
+                    "sha1",
+                    vec![call("jsonencode", vec![list(routes.triggers)])],
+                ),
             )]),
         )
         .lifecycle(Lifecycle {
             create_before_destroy: true,
             ..Lifecycle::default()
         });
-    for i in &integrations {
+    for i in &routes.integrations {
         dep = dep.depends_on(i);
     }
-    let deployment = scope.add(dep);
+    scope.add(dep)
+}
 
-    // Per-region account setting: the role API Gateway logs with.
+/// Per-region account setting (the role API Gateway logs with) and the
+/// access log group.
+fn logging(scope: &mut Scope<'_>, env: &Env, app_key: &Address) -> Logging {
     let logs_role = scope
         .named(
             "aws_iam_role",
@@ -294,30 +376,39 @@ pub fn build(
         &Name::of(NameKind::ApiLogGroup),
         app_key,
     );
+    Logging { account, log_group }
+}
 
-    let access_format = access_format_of();
+/// The stage serving the routes, with access logs, tracing, metrics and
+/// stage-wide throttling.
+fn stage(
+    scope: &mut Scope<'_>,
+    rest_api: &Address,
+    deployment: &Address,
+    logging: &Logging,
+) -> Address {
     let st = scope
         .named(
             "aws_api_gateway_stage",
             "live",
             &Name::of(NameKind::ApiStage),
         )
-        .set("rest_api_id", api_id.clone())
+        .set("rest_api_id", rest_api.attr("id"))
         .set("deployment_id", deployment.attr("id"))
         .set("stage_name", STAGE)
         .set("xray_tracing_enabled", true)
         .block(
             "access_log_settings",
             Body::new()
-                .set("destination_arn", log_group.attr("arn"))
-                .set("format", access_format),
+                .set("destination_arn", logging.log_group.attr("arn"))
+                .set("format", access_format_of()),
         )
-        .depends_on(&account);
+        .depends_on(&logging.account);
     let stage = scope.add(st);
 
     let ms = scope
         .unnamed("aws_api_gateway_method_settings", "all")
-        .set("rest_api_id", api_id)
+        .set("rest_api_id", rest_api.attr("id"))
         .set("stage_name", stage.attr("stage_name"))
         .set("method_path", "*/*")
         .block(
@@ -330,24 +421,7 @@ pub fn build(
                 .set("throttling_burst_limit", Expr::Int(THROTTLE_BURST)),
         );
     scope.add(ms);
-
-    let acl = web_acl(scope, &stage, app_key, inputs);
-    let (health_api, health_stage) = health_api(
-        scope,
-        lambda,
-        &log_group,
-        &account,
-        &acl,
-        access_format_of(),
-        inputs,
-    );
-
-    Api {
-        rest_api,
-        stage,
-        health_api,
-        health_stage,
-    }
+    stage
 }
 
 fn access_format_of() -> Expr {
@@ -379,14 +453,11 @@ fn first(a: &Address, attr: &str) -> Expr {
 /// `GET /health` through a second, certificate-free custom domain
 /// (modules/global) mapped to this API, which has no other route. The
 /// payment routes are not reachable through it at all.
-#[allow(clippy::too_many_arguments)]
 fn health_api(
     scope: &mut Scope<'_>,
     lambda: &Lambda,
-    log_group: &Address,
-    account: &Address,
+    logging: &Logging,
     acl: &Address,
-    access_format: Expr,
     inputs: &ApiInputs,
 ) -> (Address, Address) {
     let count = Expr::Cond(
@@ -394,6 +465,30 @@ fn health_api(
         Box::new(Expr::Int(1)),
         Box::new(Expr::Int(0)),
     );
+    let route = health_route(scope, lambda, &count);
+    let deployment = health_deployment(scope, lambda, &route, &count);
+    let stage = health_stage(scope, &route.api, &deployment, logging, &count);
+    let assoc = scope
+        .unnamed("aws_wafv2_web_acl_association", "health")
+        .count(count)
+        .set("resource_arn", first(&stage, "arn"))
+        .set("web_acl_arn", acl.attr("arn"));
+    scope.add(assoc);
+    (route.api, stage)
+}
+
+/// The health-only API's single route, open to anyone.
+struct HealthRoute {
+    api: Address,
+    resource: Address,
+    method: Address,
+    integration: Address,
+    /// The route's execute-api ARN (permission and resource policy).
+    arn: Expr,
+}
+
+/// The health-only API and its `GET /health` route to the function.
+fn health_route(scope: &mut Scope<'_>, lambda: &Lambda, count: &Expr) -> HealthRoute {
     let (method_verb, path) = OPEN_ROUTE;
     let part = path.trim_start_matches('/');
     let api = scope
@@ -449,14 +544,14 @@ fn health_api(
     let i = scope
         .unnamed("aws_api_gateway_integration", "health_only")
         .count(count.clone())
-        .set("rest_api_id", api_id.clone())
+        .set("rest_api_id", api_id)
         .set("resource_id", first(&resource, "id"))
         .set("http_method", first(&method, "http_method"))
         .set("type", "AWS_PROXY")
         .set("integration_http_method", "POST")
         .set("uri", lambda.function.attr("invoke_arn"));
     let integration = scope.add(i);
-    let route_arn = tpl(vec![
+    let arn = tpl(vec![
         interp(first(&api, "execution_arn")),
         lit(&format!("/*/{method_verb}/{part}")),
     ]);
@@ -467,8 +562,26 @@ fn health_api(
         .set("action", "lambda:InvokeFunction")
         .set("function_name", lambda.function.attr("function_name"))
         .set("principal", "apigateway.amazonaws.com")
-        .set("source_arn", route_arn.clone());
+        .set("source_arn", arn.clone());
     scope.add(p);
+    HealthRoute {
+        api,
+        resource,
+        method,
+        integration,
+        arn,
+    }
+}
+
+/// The health-only API's open resource policy and its deployment,
+/// replaced whenever the route or the policy changes.
+fn health_deployment(
+    scope: &mut Scope<'_>,
+    lambda: &Lambda,
+    route: &HealthRoute,
+    count: &Expr,
+) -> Address {
+    let api_id = first(&route.api, "id");
     let doc = call(
         "jsonencode",
         vec![object([
@@ -480,7 +593,7 @@ fn health_api(
                     ("Effect", Expr::from("Allow")),
                     ("Principal", Expr::from("*")),
                     ("Action", Expr::from("execute-api:Invoke")),
-                    ("Resource", list([route_arn])),
+                    ("Resource", list([route.arn.clone()])),
                 ])]),
             ),
         ])],
@@ -494,7 +607,7 @@ fn health_api(
     let dep = scope
         .unnamed("aws_api_gateway_deployment", "health")
         .count(count.clone())
-        .set("rest_api_id", api_id.clone())
+        .set("rest_api_id", api_id)
         .set(
             "description",
             "Replaced (create before destroy) whenever the health route changes",
@@ -508,9 +621,9 @@ fn health_api(
                     vec![call(
                         "jsonencode",
                         vec![list([
-                            first(&resource, "id"),
-                            first(&method, "id"),
-                            first(&integration, "id"),
+                            first(&route.resource, "id"),
+                            first(&route.method, "id"),
+                            first(&route.integration, "id"),
                             lambda.function.attr("invoke_arn"),
                             first(&pol, "policy"),
                         ])],
@@ -522,8 +635,20 @@ fn health_api(
             create_before_destroy: true,
             ..Lifecycle::default()
         })
-        .depends_on(&integration);
-    let dep = scope.add(dep);
+        .depends_on(&route.integration);
+    scope.add(dep)
+}
+
+/// The health-only API's stage, logged and throttled like the payment
+/// API's.
+fn health_stage(
+    scope: &mut Scope<'_>,
+    api: &Address,
+    deployment: &Address,
+    logging: &Logging,
+    count: &Expr,
+) -> Address {
+    let api_id = first(api, "id");
     let st = scope
         .named(
             "aws_api_gateway_stage",
@@ -532,16 +657,16 @@ fn health_api(
         )
         .count(count.clone())
         .set("rest_api_id", api_id.clone())
-        .set("deployment_id", first(&dep, "id"))
+        .set("deployment_id", first(deployment, "id"))
         .set("stage_name", STAGE)
         .set("xray_tracing_enabled", true)
         .block(
             "access_log_settings",
             Body::new()
-                .set("destination_arn", log_group.attr("arn"))
-                .set("format", access_format),
+                .set("destination_arn", logging.log_group.attr("arn"))
+                .set("format", access_format_of()),
         )
-        .depends_on(account);
+        .depends_on(&logging.account);
     let stage = scope.add(st);
     let ms = scope
         .unnamed("aws_api_gateway_method_settings", "health")
@@ -559,13 +684,7 @@ fn health_api(
                 .set("throttling_burst_limit", Expr::Int(THROTTLE_BURST)),
         );
     scope.add(ms);
-    let assoc = scope
-        .unnamed("aws_wafv2_web_acl_association", "health")
-        .count(count)
-        .set("resource_arn", first(&stage, "arn"))
-        .set("web_acl_arn", acl.attr("arn"));
-    scope.add(assoc);
-    (api, stage)
+    stage
 }
 
 /// `AWS_IAM` for every route but the open health route.

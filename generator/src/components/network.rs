@@ -35,6 +35,36 @@ impl Network {
     }
 }
 
+/// The private subnets (one per zone) and their route tables.
+struct Subnets {
+    subnets: Address,
+    route_tables: Address,
+}
+
+/// The security groups; their rules reference one another.
+struct SecurityGroups {
+    aurora: Address,
+    lambda: Address,
+    endpoints: Address,
+}
+
+/// The gateway endpoint of DynamoDB and the interface endpoints.
+struct Endpoints {
+    dynamodb: Address,
+    interface: Vec<Address>,
+}
+
+/// One security group rule: `kind` is `ingress` or `egress`, `peer` the
+/// attribute and value of the other side.
+struct Rule<'a> {
+    kind: &'a str,
+    local: &'a str,
+    sg: &'a Address,
+    port: i64,
+    peer: (&'a str, Expr),
+    desc: &'a str,
+}
+
 /// Builds the network. `vpc_cidr` is the module variable.
 pub fn build(
     scope: &mut Scope<'_>,
@@ -43,13 +73,50 @@ pub fn build(
     az_ids: &Expr,
     app_key: &Address,
 ) -> Network {
+    let vpc = vpc(scope, vpc_cidr);
+    let subnets = private_subnets(scope, &vpc, vpc_cidr, az_ids);
+    let sgs = security_groups(scope, &vpc);
+    let endpoints = endpoints(scope, env, &vpc, &subnets, &sgs);
+    security_group_rules(scope, &sgs, &endpoints.dynamodb);
+
+    let dsg = scope
+        .named(
+            "aws_db_subnet_group",
+            "this",
+            &Name::of(NameKind::DbSubnetGroup),
+        )
+        .set("description", "Private subnets of the Aurora cluster")
+        .set("subnet_ids", splat_ids(&subnets.subnets));
+    let db_subnet_group = scope.add(dsg);
+
+    flow_logs(scope, env, &vpc, app_key);
+
+    Network {
+        vpc,
+        subnets: subnets.subnets,
+        route_tables: subnets.route_tables,
+        sg_aurora: sgs.aurora,
+        sg_lambda: sgs.lambda,
+        sg_endpoints: sgs.endpoints,
+        db_subnet_group,
+        dynamodb_endpoint: endpoints.dynamodb,
+        interface_endpoints: endpoints.interface,
+    }
+}
+
+/// `ADDRESS[*].id`
+fn splat_ids(a: &Address) -> Expr {
+    a.reference().splat().attr("id").expr()
+}
+
+/// The VPC, with its default security group locked down.
+fn vpc(scope: &mut Scope<'_>, vpc_cidr: &Expr) -> Address {
     let vpc = scope.named("aws_vpc", "this", &Name::of(NameKind::Vpc));
     let vpc = vpc
         .set("cidr_block", vpc_cidr.clone())
         .set("enable_dns_support", true)
         .set("enable_dns_hostnames", true);
     let vpc = scope.add(vpc);
-    let vpc_id = vpc.attr("id");
 
     // Lock the default security group down: no rules at all.
     let dsg = scope
@@ -58,15 +125,24 @@ pub fn build(
             "this",
             &Name::of(NameKind::DefaultSecurityGroup),
         )
-        .set("vpc_id", vpc_id.clone());
+        .set("vpc_id", vpc.attr("id"));
     scope.add(dsg);
+    vpc
+}
 
+/// One private subnet and route table per availability zone id.
+fn private_subnets(
+    scope: &mut Scope<'_>,
+    vpc: &Address,
+    vpc_cidr: &Expr,
+    az_ids: &Expr,
+) -> Subnets {
     let az_count = call("length", vec![az_ids.clone()]);
 
     let subnet = scope
         .named("aws_subnet", "private", &Name::of(NameKind::PrivateSubnet))
         .count(az_count.clone())
-        .set("vpc_id", vpc_id.clone())
+        .set("vpc_id", vpc.attr("id"))
         .set(
             "cidr_block",
             call(
@@ -88,7 +164,7 @@ pub fn build(
             &Name::of(NameKind::PrivateRouteTable),
         )
         .count(az_count.clone())
-        .set("vpc_id", vpc_id.clone());
+        .set("vpc_id", vpc.attr("id"));
     let route_tables = scope.add(rt);
 
     let assoc = scope
@@ -96,66 +172,69 @@ pub fn build(
         .count(az_count)
         .set(
             "subnet_id",
-            call(
-                "element",
-                vec![subnets.reference().splat().attr("id").expr(), count_index()],
-            ),
+            call("element", vec![splat_ids(&subnets), count_index()]),
         )
         .set(
             "route_table_id",
-            call(
-                "element",
-                vec![
-                    route_tables.reference().splat().attr("id").expr(),
-                    count_index(),
-                ],
-            ),
+            call("element", vec![splat_ids(&route_tables), count_index()]),
         );
     scope.add(assoc);
+    Subnets {
+        subnets,
+        route_tables,
+    }
+}
 
-    let sg = |scope: &mut Scope<'_>, local: &str, kind: NameKind, what: &str| {
+/// The security groups of Aurora, the function and the endpoints.
+fn security_groups(scope: &mut Scope<'_>, vpc: &Address) -> SecurityGroups {
+    let mut sg = |local: &str, kind: NameKind, what: &str| {
         let d = scope
             .named("aws_security_group", local, &Name::of(kind))
             .set("description", what)
-            .set("vpc_id", vpc_id.clone())
+            .set("vpc_id", vpc.attr("id"))
             .set("revoke_rules_on_delete", true);
         scope.add(d)
     };
-    let sg_aurora = sg(
-        scope,
-        "aurora",
-        NameKind::SecurityGroupAurora,
-        "Aurora PostgreSQL: 5432 from the payment function only",
-    );
-    let sg_lambda = sg(
-        scope,
-        "lambda",
-        NameKind::SecurityGroupLambda,
-        "Payment function: egress to Aurora and the VPC endpoints only",
-    );
-    let sg_endpoints = sg(
-        scope,
-        "endpoints",
-        NameKind::SecurityGroupEndpoints,
-        "VPC interface endpoints: 443 from the payment function only",
-    );
+    SecurityGroups {
+        aurora: sg(
+            "aurora",
+            NameKind::SecurityGroupAurora,
+            "Aurora PostgreSQL: 5432 from the payment function only",
+        ),
+        lambda: sg(
+            "lambda",
+            NameKind::SecurityGroupLambda,
+            "Payment function: egress to Aurora and the VPC endpoints only",
+        ),
+        endpoints: sg(
+            "endpoints",
+            NameKind::SecurityGroupEndpoints,
+            "VPC interface endpoints: 443 from the payment function only",
+        ),
+    }
+}
 
+/// The DynamoDB gateway endpoint and the [`INTERFACE_ENDPOINTS`].
+fn endpoints(
+    scope: &mut Scope<'_>,
+    env: &Env,
+    vpc: &Address,
+    subnets: &Subnets,
+    sgs: &SecurityGroups,
+) -> Endpoints {
     let dynamodb = scope
         .named(
             "aws_vpc_endpoint",
             "dynamodb",
             &Name::of(NameKind::VpcEndpointDynamodb),
         )
-        .set("vpc_id", vpc_id.clone())
+        .set("vpc_id", vpc.attr("id"))
         .set("service_name", service_name(env, "dynamodb"))
         .set("vpc_endpoint_type", "Gateway")
-        .set(
-            "route_table_ids",
-            route_tables.reference().splat().attr("id").expr(),
-        );
-    let dynamodb_endpoint = scope.add(dynamodb);
+        .set("route_table_ids", splat_ids(&subnets.route_tables));
+    let dynamodb = scope.add(dynamodb);
 
-    let mut interface_endpoints = Vec::new();
+    let mut interface = Vec::new();
     for svc in INTERFACE_ENDPOINTS {
         let d = scope
             .named(
@@ -163,107 +242,80 @@ pub fn build(
                 svc,
                 &Name::qualified(NameKind::VpcEndpointInterface, svc),
             )
-            .set("vpc_id", vpc_id.clone())
+            .set("vpc_id", vpc.attr("id"))
             .set("service_name", service_name(env, svc))
             .set("vpc_endpoint_type", "Interface")
             .set("private_dns_enabled", true)
-            .set("subnet_ids", subnets.reference().splat().attr("id").expr())
-            .set("security_group_ids", list([sg_endpoints.attr("id")]));
-        interface_endpoints.push(scope.add(d));
+            .set("subnet_ids", splat_ids(&subnets.subnets))
+            .set("security_group_ids", list([sgs.endpoints.attr("id")]));
+        interface.push(scope.add(d));
     }
+    Endpoints {
+        dynamodb,
+        interface,
+    }
+}
 
-    // Rules, one resource each (aws_vpc_security_group_*_rule).
-    let rule = |scope: &mut Scope<'_>,
-                kind: &str,
-                local: &str,
-                sg: &Address,
-                port: i64,
-                peer: (&str, Expr),
-                desc: &str| {
-        let rtype = format!("aws_vpc_security_group_{kind}_rule");
+/// The rules, one resource each (`aws_vpc_security_group_*_rule`).
+fn security_group_rules(scope: &mut Scope<'_>, sgs: &SecurityGroups, dynamodb: &Address) {
+    let sg_ref = |a: &Address| ("referenced_security_group_id", a.attr("id"));
+    let rules = [
+        Rule {
+            kind: "ingress",
+            local: "aurora_from_lambda",
+            sg: &sgs.aurora,
+            port: 5432,
+            peer: sg_ref(&sgs.lambda),
+            desc: "PostgreSQL from the payment function",
+        },
+        Rule {
+            kind: "ingress",
+            local: "endpoints_from_lambda",
+            sg: &sgs.endpoints,
+            port: 443,
+            peer: sg_ref(&sgs.lambda),
+            desc: "HTTPS from the payment function",
+        },
+        Rule {
+            kind: "egress",
+            local: "lambda_to_aurora",
+            sg: &sgs.lambda,
+            port: 5432,
+            peer: sg_ref(&sgs.aurora),
+            desc: "PostgreSQL to Aurora",
+        },
+        Rule {
+            kind: "egress",
+            local: "lambda_to_endpoints",
+            sg: &sgs.lambda,
+            port: 443,
+            peer: sg_ref(&sgs.endpoints),
+            desc: "HTTPS to the interface endpoints",
+        },
+        Rule {
+            kind: "egress",
+            local: "lambda_to_dynamodb",
+            sg: &sgs.lambda,
+            port: 443,
+            peer: ("prefix_list_id", dynamodb.attr("prefix_list_id")),
+            desc: "HTTPS to DynamoDB through the gateway endpoint",
+        },
+    ];
+    for r in rules {
+        let rtype = format!("aws_vpc_security_group_{}_rule", r.kind);
         let d = scope
             .named(
                 &rtype,
-                local,
-                &Name::qualified(NameKind::SecurityGroupRule, &local.replace('_', "-")),
+                r.local,
+                &Name::qualified(NameKind::SecurityGroupRule, &r.local.replace('_', "-")),
             )
-            .set("security_group_id", sg.attr("id"))
-            .set("description", desc)
+            .set("security_group_id", r.sg.attr("id"))
+            .set("description", r.desc)
             .set("ip_protocol", "tcp")
-            .set("from_port", Expr::Int(port))
-            .set("to_port", Expr::Int(port))
-            .set(peer.0, peer.1);
-        scope.add(d)
-    };
-    let sg_ref = |a: &Address| ("referenced_security_group_id", a.attr("id"));
-    rule(
-        scope,
-        "ingress",
-        "aurora_from_lambda",
-        &sg_aurora,
-        5432,
-        sg_ref(&sg_lambda),
-        "PostgreSQL from the payment function",
-    );
-    rule(
-        scope,
-        "ingress",
-        "endpoints_from_lambda",
-        &sg_endpoints,
-        443,
-        sg_ref(&sg_lambda),
-        "HTTPS from the payment function",
-    );
-    rule(
-        scope,
-        "egress",
-        "lambda_to_aurora",
-        &sg_lambda,
-        5432,
-        sg_ref(&sg_aurora),
-        "PostgreSQL to Aurora",
-    );
-    rule(
-        scope,
-        "egress",
-        "lambda_to_endpoints",
-        &sg_lambda,
-        443,
-        sg_ref(&sg_endpoints),
-        "HTTPS to the interface endpoints",
-    );
-    rule(
-        scope,
-        "egress",
-        "lambda_to_dynamodb",
-        &sg_lambda,
-        443,
-        ("prefix_list_id", dynamodb_endpoint.attr("prefix_list_id")),
-        "HTTPS to DynamoDB through the gateway endpoint",
-    );
-
-    let dsg = scope
-        .named(
-            "aws_db_subnet_group",
-            "this",
-            &Name::of(NameKind::DbSubnetGroup),
-        )
-        .set("description", "Private subnets of the Aurora cluster")
-        .set("subnet_ids", subnets.reference().splat().attr("id").expr());
-    let db_subnet_group = scope.add(dsg);
-
-    flow_logs(scope, env, &vpc, app_key);
-
-    Network {
-        vpc,
-        subnets,
-        route_tables,
-        sg_aurora,
-        sg_lambda,
-        sg_endpoints,
-        db_subnet_group,
-        dynamodb_endpoint,
-        interface_endpoints,
+            .set("from_port", Expr::Int(r.port))
+            .set("to_port", Expr::Int(r.port))
+            .set(r.peer.0, r.peer.1);
+        scope.add(d);
     }
 }
 

@@ -15,6 +15,7 @@ use crate::model::{
     TypeExpr,
 };
 use crate::policy::naming::NameContext;
+use crate::policy::Scope;
 
 use super::roots::{aws_provider, dir as root_dir, remote_output, remote_state};
 use super::{vars, AWS_FLOOR, TERRAFORM_FLOOR};
@@ -73,6 +74,39 @@ fn versions() -> TerraformBlock {
     }
 }
 
+/// The module's variables (the `primary` and `dr` sides are read through
+/// [`field`]).
+struct Inputs {
+    suffix: Expr,
+    zone_name: Expr,
+    create_zone: Expr,
+    custom_domain: Expr,
+    certificate_arns: Expr,
+    truststore: Expr,
+}
+
+/// The region names of the two providers (`id`: the region name in
+/// provider 5.x and 6.x alike).
+struct Regions {
+    primary: Expr,
+    dr: Expr,
+}
+
+/// What one region's side of the global layer made.
+struct Side {
+    domain: Address,
+    health_check: Address,
+    alarms: Vec<Address>,
+}
+
+/// The table, the zone and both sides.
+struct Parts {
+    table: Address,
+    zone_id: Expr,
+    primary: Side,
+    dr: Side,
+}
+
 /// Builds `modules/global`.
 pub fn module() -> Module {
     let mut m = Module::new(
@@ -81,23 +115,71 @@ pub fn module() -> Module {
         "Global layer of the payment stack: DynamoDB global table for sessions, Route 53 zone with health checks and failover, one dashboard over both regions, and alarms in each region. The default aws provider is the primary region; aws.dr is the DR region.",
         versions(),
     );
-    let suffix = vars::suffix(&mut m);
+    let inputs = declare_inputs(&mut m);
+    let regions = lookup_regions(&mut m, &inputs.suffix);
+    let suffix = inputs.suffix.clone();
+    let dns = dns_inputs(&mut m, inputs, &regions);
+    let views = region_views(&regions);
+    let parts = wire_regions(&mut m, &suffix, &dns, &regions, &views);
+    let dashboard = wire_failover(&mut m, &dns, &regions, &views, &parts);
+    declare_outputs(&mut m, &parts, &dashboard);
+    m
+}
+
+/// Declares every variable of the module.
+fn declare_inputs(m: &mut Module) -> Inputs {
+    let suffix = vars::suffix(m);
     let zone_name = vars::matching(
-        &mut m,
+        m,
         "zone_name",
         "Route 53 zone of the payment API, e.g. payments.example.com.",
         r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
         "a lowercase domain name",
     );
     let create_zone = declare(
-        &mut m,
+        m,
         "create_zone",
         TypeExpr::Bool,
         "Create the zone (true) or look up an existing public zone (false).",
         None,
     );
-    let custom_domain = vars::variable(
-        &mut m,
+    let custom_domain = declare_custom_domain(m);
+    let certificate_arns = declare(
+        m,
+        "certificate_arns",
+        TypeExpr::object([("primary", TypeExpr::String), ("dr", TypeExpr::String)]),
+        "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
+        Some(Expr::Null),
+    );
+    let truststore = declare_truststore(m);
+    declare(
+        m,
+        "primary",
+        side_type(),
+        "The primary layer's outputs this layer uses.",
+        None,
+    );
+    declare(
+        m,
+        "dr",
+        side_type(),
+        "The dr layer's outputs this layer uses.",
+        None,
+    );
+    Inputs {
+        suffix,
+        zone_name,
+        create_zone,
+        custom_domain,
+        certificate_arns,
+        truststore,
+    }
+}
+
+/// `custom_domain_name`: null, or a name inside the zone.
+fn declare_custom_domain(m: &mut Module) -> Expr {
+    vars::variable(
+        m,
         "custom_domain_name",
         TypeExpr::String,
         "Custom domain for client failover (mode b), inside the zone; null for mode (a): operator records only.",
@@ -118,16 +200,13 @@ pub fn module() -> Module {
             ),
             error_message: "custom_domain_name must be inside zone_name.".into(),
         }],
-    );
-    let cert_arns = declare(
-        &mut m,
-        "certificate_arns",
-        TypeExpr::object([("primary", TypeExpr::String), ("dr", TypeExpr::String)]),
-        "Existing ACM certificates of the custom domain per region; null for managed certificates validated in the zone.",
-        Some(Expr::Null),
-    );
-    let truststore = vars::variable(
-        &mut m,
+    )
+}
+
+/// `truststore`: null, or an S3 object of the primary bucket.
+fn declare_truststore(m: &mut Module) -> Expr {
+    vars::variable(
+        m,
         "truststore",
         TypeExpr::object([("uri", TypeExpr::String), ("version", TypeExpr::String)]),
         "Mutual TLS on the custom domain: the truststore (CA bundle) as an object of the primary payments bucket, s3://BUCKET/KEY, and its S3 version id; the DR domain uses the replica in the DR bucket (same key and version id). null: no mutual TLS.",
@@ -149,67 +228,60 @@ pub fn module() -> Module {
             ),
             error_message: "truststore.uri must be s3://BUCKET/KEY.".into(),
         }],
-    );
-    declare(
-        &mut m,
-        "primary",
-        side_type(),
-        "The primary layer's outputs this layer uses.",
-        None,
-    );
-    declare(
-        &mut m,
-        "dr",
-        side_type(),
-        "The dr layer's outputs this layer uses.",
-        None,
-    );
+    )
+}
 
-    let dr_provider = ProviderRef::aliased("aws", "dr");
-    let names0 = NameContext {
+/// What names are made of in one region.
+fn names(suffix: &Expr, region: &Expr) -> NameContext {
+    NameContext {
         suffix: suffix.clone(),
-        region: Expr::Null,
+        region: region.clone(),
         account: Expr::Null,
-    };
-    let (region_p, region_d) = {
-        let mut s = m.scope(None, names0.clone());
-        let p = s.add(s.data("aws_region", "primary"));
-        drop(s);
-        let mut s = m.scope(Some(dr_provider.clone()), names0);
-        let d = s.add(s.data("aws_region", "dr"));
-        // `id`: the region name in provider 5.x and 6.x alike.
-        (p.attr("id"), d.attr("id"))
-    };
-    let names_p = NameContext {
-        suffix: suffix.clone(),
-        region: region_p.clone(),
-        account: Expr::Null,
-    };
-    let names_d = NameContext {
-        suffix,
-        region: region_d.clone(),
-        account: Expr::Null,
-    };
+    }
+}
 
+/// The `aws_region` data sources of both providers.
+fn lookup_regions(m: &mut Module, suffix: &Expr) -> Regions {
+    let mut s = m.scope(None, names(suffix, &Expr::Null));
+    let p = s.add(s.data("aws_region", "primary"));
+    drop(s);
+    let mut s = m.scope(Some(dr_provider()), names(suffix, &Expr::Null));
+    let d = s.add(s.data("aws_region", "dr"));
+    Regions {
+        primary: p.attr("id"),
+        dr: d.attr("id"),
+    }
+}
+
+fn dr_provider() -> ProviderRef {
+    ProviderRef::aliased("aws", "dr")
+}
+
+/// The zone inputs, with the mutual TLS locals they derive.
+fn dns_inputs(m: &mut Module, inputs: Inputs, regions: &Regions) -> DnsInputs {
     let (mtls, truststore_key) = {
-        let mut s = m.scope(None, names_p.clone());
+        let mut s = m.scope(None, names(&inputs.suffix, &regions.primary));
         dns::mtls_locals(
             &mut s,
-            &custom_domain,
-            &truststore,
+            &inputs.custom_domain,
+            &inputs.truststore,
             &field("primary", "s3_bucket_name"),
         )
     };
-    let inputs = DnsInputs {
-        zone_name: zone_name.clone(),
-        create_zone,
-        custom_domain,
-        certificate_arns: cert_arns,
-        truststore,
+    DnsInputs {
+        zone_name: inputs.zone_name,
+        create_zone: inputs.create_zone,
+        custom_domain: inputs.custom_domain,
+        certificate_arns: inputs.certificate_arns,
+        truststore: inputs.truststore,
         mtls,
         truststore_key,
-    };
-    let api = |key: &'static str| RegionalApi {
+    }
+}
+
+/// One side's API, from its layer's outputs.
+fn regional_api(key: &'static str) -> RegionalApi {
+    RegionalApi {
         key,
         api_id: field(key, "api_id"),
         stage_name: field(key, "api_stage_name"),
@@ -217,7 +289,11 @@ pub fn module() -> Module {
         health_api_id: field(key, "health_api_id"),
         health_stage_name: field(key, "health_api_stage_name"),
         bucket_name: field(key, "s3_bucket_name"),
-    };
+    }
+}
+
+/// Both sides as the monitoring sees them: primary, then dr.
+fn region_views(regions: &Regions) -> [RegionView; 2] {
     let view = |key: &'static str, region: &Expr, other: &Expr| RegionView {
         key,
         region: region.clone(),
@@ -229,73 +305,89 @@ pub fn module() -> Module {
         bucket_name: field(key, "s3_bucket_name"),
         topic_arn: field(key, "sns_topic_arn"),
     };
-    let views = [
-        view("primary", &region_p, &region_d),
-        view("dr", &region_d, &region_p),
-    ];
+    [
+        view("primary", &regions.primary, &regions.dr),
+        view("dr", &regions.dr, &regions.primary),
+    ]
+}
 
-    // Primary-region scope: table, zone, failover records, dashboard.
-    let mut sp = m.scope(None, names_p);
-    let table = sessions::build(&mut sp, &region_d);
-    let zone_id = dns::build(&mut sp, &inputs);
-    let cd_p = dns::custom_domain(&mut sp, &inputs, &zone_id, &api("primary"), None);
-    let (_, hc_p) = dns::regional(
-        &mut sp,
-        &zone_id,
-        &zone_name,
-        &api("primary"),
-        &inputs,
-        &cd_p.health_domain,
-    );
-    let dn_p = cd_p.domain.clone();
-    let alarms_p = monitoring::regional_alarms(&mut sp, &views[0], &table);
+/// The session table and the zone (primary region), then each side's
+/// custom domain, health check and alarms in its own region.
+fn wire_regions(
+    m: &mut Module,
+    suffix: &Expr,
+    dns: &DnsInputs,
+    regions: &Regions,
+    views: &[RegionView; 2],
+) -> Parts {
+    let mut sp = m.scope(None, names(suffix, &regions.primary));
+    let table = sessions::build(&mut sp, &regions.dr);
+    let zone_id = dns::build(&mut sp, dns);
+    let (primary, validation) = wire_side(&mut sp, dns, &zone_id, &views[0], &table, None);
     drop(sp);
 
-    let mut sd = m.scope(Some(dr_provider), names_d);
-    let cd_d = dns::custom_domain(
-        &mut sd,
-        &inputs,
-        &zone_id,
-        &api("dr"),
-        Some(&cd_p.validation_record),
-    );
-    let (_, hc_d) = dns::regional(
-        &mut sd,
-        &zone_id,
-        &zone_name,
-        &api("dr"),
-        &inputs,
-        &cd_d.health_domain,
-    );
-    let dn_d = cd_d.domain.clone();
-    let alarms_d = monitoring::regional_alarms(&mut sd, &views[1], &table);
-    drop(sd);
+    let mut sd = m.scope(Some(dr_provider()), names(suffix, &regions.dr));
+    let (dr, _) = wire_side(&mut sd, dns, &zone_id, &views[1], &table, Some(&validation));
+    Parts {
+        table,
+        zone_id,
+        primary,
+        dr,
+    }
+}
 
-    let mut sp = m.scope(
-        None,
-        NameContext {
-            suffix: var("environment_suffix"),
-            region: region_p.clone(),
-            account: Expr::Null,
-        },
-    );
+/// One side: custom domain, operator record and health check, alarms.
+/// Returns the side and the custom domain's validation record.
+fn wire_side(
+    s: &mut Scope<'_>,
+    dns: &DnsInputs,
+    zone_id: &Expr,
+    view: &RegionView,
+    table: &Address,
+    validation_record: Option<&Address>,
+) -> (Side, Address) {
+    let api = regional_api(view.key);
+    let cd = dns::custom_domain(s, dns, zone_id, &api, validation_record);
+    let (_, health_check) = dns::regional(s, zone_id, &dns.zone_name, &api, dns, &cd.health_domain);
+    let alarms = monitoring::regional_alarms(s, view, table);
+    let side = Side {
+        domain: cd.domain,
+        health_check,
+        alarms,
+    };
+    (side, cd.validation_record)
+}
+
+/// In the primary region: the failover records, the dashboard and the
+/// health check alarms. Returns the dashboard.
+fn wire_failover(
+    m: &mut Module,
+    dns: &DnsInputs,
+    regions: &Regions,
+    views: &[RegionView; 2],
+    p: &Parts,
+) -> Address {
+    let mut sp = m.scope(None, names(&var("environment_suffix"), &regions.primary));
     dns::failover_record(
         &mut sp,
-        &inputs,
-        &zone_id,
+        dns,
+        &p.zone_id,
         "primary",
         true,
-        &dn_p,
-        Some(&hc_p),
+        &p.primary.domain,
+        Some(&p.primary.health_check),
     );
-    dns::failover_record(&mut sp, &inputs, &zone_id, "dr", false, &dn_d, None);
-    let health = [("primary", hc_p.clone()), ("dr", hc_d.clone())];
+    dns::failover_record(&mut sp, dns, &p.zone_id, "dr", false, &p.dr.domain, None);
+    let health = [
+        ("primary", p.primary.health_check.clone()),
+        ("dr", p.dr.health_check.clone()),
+    ];
     let dashboard = monitoring::dashboard(
         &mut sp,
-        &table,
-        &views,
+        &p.table,
+        views,
         &health,
-        &region_p,
+        &regions.primary,
         REPLICATION_RULE,
     );
     // Route 53 metrics exist only in us-east-1: health alarms go to the
@@ -318,76 +410,76 @@ pub fn module() -> Module {
             },
         );
     }
-    drop(sp);
+    dashboard
+}
 
-    let out = |m: &mut Module, n: &str, d: &str, v: Expr| m.output(n, d, v);
-    out(
-        &mut m,
-        "dynamodb_table_name",
-        "Name of the session global table.",
-        table.attr("name"),
-    );
-    out(
-        &mut m,
-        "dynamodb_table_arn",
-        "ARN of the session global table (primary region).",
-        table.attr("arn"),
-    );
-    out(
-        &mut m,
-        "route53_zone_id",
-        "Id of the zone.",
-        crate::model::expr::local("zone_id"),
-    );
-    out(
-        &mut m,
-        "route53_health_check_primary_id",
-        "Health check of the primary API.",
-        hc_p.attr("id"),
-    );
-    out(
-        &mut m,
-        "route53_health_check_dr_id",
-        "Health check of the DR API.",
-        hc_d.attr("id"),
-    );
-    out(
-        &mut m,
-        "cloudwatch_dashboard_name",
-        "Name of the dashboard.",
-        dashboard.attr("dashboard_name"),
-    );
-    out(
-        &mut m,
-        "cloudwatch_alarm_names",
-        "Names of the regional alarms.",
-        crate::model::expr::list(
-            alarms_p
-                .iter()
-                .chain(alarms_d.iter())
-                .map(|a| a.attr("alarm_name")),
+/// Declares the module's outputs.
+fn declare_outputs(m: &mut Module, p: &Parts, dashboard: &Address) {
+    let outputs = [
+        (
+            "dynamodb_table_name",
+            "Name of the session global table.",
+            p.table.attr("name"),
         ),
-    );
-    m
+        (
+            "dynamodb_table_arn",
+            "ARN of the session global table (primary region).",
+            p.table.attr("arn"),
+        ),
+        (
+            "route53_zone_id",
+            "Id of the zone.",
+            crate::model::expr::local("zone_id"),
+        ),
+        (
+            "route53_health_check_primary_id",
+            "Health check of the primary API.",
+            p.primary.health_check.attr("id"),
+        ),
+        (
+            "route53_health_check_dr_id",
+            "Health check of the DR API.",
+            p.dr.health_check.attr("id"),
+        ),
+        (
+            "cloudwatch_dashboard_name",
+            "Name of the dashboard.",
+            dashboard.attr("dashboard_name"),
+        ),
+        (
+            "cloudwatch_alarm_names",
+            "Names of the regional alarms.",
+            crate::model::expr::list(
+                p.primary
+                    .alarms
+                    .iter()
+                    .chain(p.dr.alarms.iter())
+                    .map(|a| a.attr("alarm_name")),
+            ),
+        ),
+    ];
+    for (name, description, value) in outputs {
+        m.output(name, description, value);
+    }
 }
 
 /// Builds `envs/<env>/global`.
 pub fn root(env: &Env, module: &Module) -> Module {
     let f = &env.file;
     let mut root = Module::new(
-        &root_dir(&env.name, Layer::Global.as_str()),
+        &root_dir(&env.name, Layer::Global),
         ModuleKind::Root {
             env: env.name.clone(),
             layer: Layer::Global,
         },
         &format!("global layer of environment {}", env.name),
-        super::roots::terraform(env, "global"),
+        super::roots::terraform(env, Layer::Global),
     );
     root.provider(aws_provider(env, &f.regions.primary, None));
     root.provider(aws_provider(env, &f.regions.dr, Some("dr")));
-    let states: Vec<(&str, Address)> = ["primary", "dr"]
-        .iter()
-        .map(|l| (*l, remote_state(&mut root, env, l)))
+    let states: Vec<(Layer, Address)> = [Layer::Primary, Layer::Dr]
+        .into_iter()
+        .map(|l| (l, remote_state(&mut root, env, l)))
         .collect();
 
     let mut args: BTreeMap<String, Expr> = BTreeMap::new();
@@ -438,7 +530,7 @@ pub fn root(env: &Env, module: &Module) -> Module {
                 .iter()
                 .map(|(k, out)| (*k, remote_output(state, out))),
         );
-        args.insert((*layer).to_owned(), obj);
+        args.insert(layer.as_str().to_owned(), obj);
     }
     let mut providers = BTreeMap::new();
     providers.insert(

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::config::Env;
 use crate::model::expr::{interp, lit, object, tpl, Expr, Ref, Root};
 use crate::model::{
-    Address, Body, Module, ModuleCall, ModuleKind, Provider, ProviderRef, RequiredProvider, Role,
-    S3Backend, TerraformBlock,
+    Address, Body, Layer, Module, ModuleCall, ModuleKind, Provider, ProviderRef, RequiredProvider,
+    Role, S3Backend, TerraformBlock,
 };
 use crate::policy::naming::NameContext;
 
@@ -18,17 +18,17 @@ use super::{AWS_PIN, TERRAFORM_PIN};
 pub const PACKAGE_FROM_ROOT: &str = "/../../../dist/payment-handler.zip";
 
 /// The directory of a root.
-pub fn dir(env: &str, layer: &str) -> String {
+pub fn dir(env: &str, layer: Layer) -> String {
     format!("envs/{env}/{layer}")
 }
 
 /// The state key of a layer.
-pub fn state_key(env: &str, layer: &str) -> String {
+pub fn state_key(env: &str, layer: Layer) -> String {
     format!("{env}/{layer}/terraform.tfstate")
 }
 
 /// The `terraform` block of a root: pinned versions and the S3 backend.
-pub fn terraform(env: &Env, layer: &str) -> TerraformBlock {
+pub fn terraform(env: &Env, layer: Layer) -> TerraformBlock {
     let mut rp = BTreeMap::new();
     rp.insert(
         "aws".to_owned(),
@@ -77,7 +77,7 @@ pub fn mtls(env: &Env) -> Option<&crate::config::Truststore> {
 }
 
 /// Declares `data.terraform_remote_state.LAYER` reading another layer.
-pub fn remote_state(m: &mut Module, env: &Env, layer: &str) -> Address {
+pub fn remote_state(m: &mut Module, env: &Env, layer: Layer) -> Address {
     let names = NameContext {
         suffix: Expr::Null,
         region: Expr::Null,
@@ -85,7 +85,7 @@ pub fn remote_state(m: &mut Module, env: &Env, layer: &str) -> Address {
     };
     let mut s = m.scope(None, names);
     let d = s
-        .data("terraform_remote_state", layer)
+        .data("terraform_remote_state", layer.as_str())
         .set("backend", "s3")
         .set(
             "config",
@@ -117,13 +117,13 @@ pub fn forward_outputs(root: &mut Module, called: &Module, call: &str) {
 /// The root of a regional layer.
 pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
     let f = &env.file;
-    let layer = role.as_str();
+    let layer = role.layer();
     let description = format!("{} layer of environment {}", layer, env.name);
     let mut root = Module::new(
         &dir(&env.name, layer),
         ModuleKind::Root {
             env: env.name.clone(),
-            layer: role.layer(),
+            layer,
         },
         &description,
         terraform(env, layer),
@@ -208,7 +208,7 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
         }
         Role::Dr => {
             root.provider(aws_provider(env, other, Some("primary")));
-            let state = remote_state(&mut root, env, "primary");
+            let state = remote_state(&mut root, env, Layer::Primary);
             let get = |n: &str| remote_output(&state, n);
             put("primary_region", Expr::from(other.as_str()));
             put("engine_version", get("rds_global_cluster_engine_version"));
@@ -237,12 +237,12 @@ pub fn regional(env: &Env, role: Role, module: &Module) -> Module {
         }
     }
     root.call(ModuleCall {
-        name: layer.to_owned(),
+        name: layer.as_str().to_owned(),
         source: format!("../../../{}", module.dir),
         args,
         providers,
         depends_on: vec![],
     });
-    forward_outputs(&mut root, module, layer);
+    forward_outputs(&mut root, module, layer.as_str());
     root
 }
