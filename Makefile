@@ -10,7 +10,7 @@ TERRAFORM ?= terraform
 LAYERS := primary dr global
 REVERSE_LAYERS := global dr primary
 
-.PHONY: all generate check test test-generator bench coverage checkov schema plan apply destroy lambda-zip require-env require-terraform
+.PHONY: all generate check test test-generator bench coverage checkov schema provider-schema plan apply destroy lambda-zip require-env require-terraform
 
 all: generate check
 
@@ -23,12 +23,16 @@ check:
 	$(DRGEN) generate --check
 	$(DRGEN) check
 
-## Every test: generator (unit, golden, CLI), schema vendoring, and the
-## payment function against real local PostgreSQL and DynamoDB (moto).
-test: test-generator test-lambda
+## Every test: generator (unit, golden, CLI), schema vendoring (6.25 subset
+## and the real 5.100.0 schema), terraform validate of every root, the
+## payment function against real local PostgreSQL and DynamoDB (moto), the
+## emulator apply of every layer (e2e) and the short failover drill.
+## Needs terraform >= 1.11 (and the provider, from a local mirror or the registry).
+test: require-terraform test-generator tf-validate test-lambda test-emulator e2e drill-ci
 
 test-generator:
 	python3 scripts/vendor-schema.py --check
+	bash scripts/provider-schema.sh --check
 	$(CARGO) test -p drgen
 	$(DRGEN) generate --check
 	$(DRGEN) check
@@ -48,12 +52,17 @@ coverage:
 schema:
 	python3 scripts/vendor-schema.py $(SCHEMA)
 
+## Re-vendor schema/providers-5.100.0.json from the real provider
+## (`terraform providers schema -json`).
+provider-schema: require-terraform
+	bash scripts/provider-schema.sh
+
 require-env:
 	@if [ -z "$(ENV)" ]; then echo "usage: make $(MAKECMDGOALS) ENV=<env> (one of: $$(ls envs))" >&2; exit 2; fi
 	@if [ ! -f "envs/$(ENV)/env.toml" ]; then echo "unknown environment '$(ENV)' (one of: $$(ls envs))" >&2; exit 2; fi
 
 require-terraform:
-	@command -v $(TERRAFORM) >/dev/null 2>&1 || { echo "terraform is not installed: install Terraform >= 1.11 to plan, apply or destroy (generation and checks do not need it)" >&2; exit 127; }
+	@command -v $(TERRAFORM) >/dev/null 2>&1 || { echo "terraform is not installed: install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install) and put it on PATH; make test, plan, apply and destroy need it (generate and check do not)" >&2; exit 127; }
 
 lambda-zip:
 	@test -f dist/payment-handler.zip || { echo "dist/payment-handler.zip is missing: build the payment function first (make lambda, functions/payment)" >&2; exit 2; }
@@ -75,6 +84,8 @@ destroy: require-env require-terraform lambda-zip
 	  $(TERRAFORM) -chdir=envs/$(ENV)/$$l destroy -input=false || exit 1; done
 
 -include mk/lambda.mk
+-include mk/drill.mk
+-include mk/e2e.mk
 
 ## checkov on modules/ and every root; fails on failures not in checkov/baseline.json.
 checkov:
