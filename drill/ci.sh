@@ -11,6 +11,11 @@ STEADY="${DRILL_STEADY:-30}"
 OUT="${DRILL_OUT:-$ROOT/target/drill}"
 mkdir -p "$OUT"
 passed=0; failed=0
+if python3 drill/test_tfparams.py >"$OUT/test_tfparams.log" 2>&1; then
+  passed=$((passed + 1)); echo "drill: PASS tfparams unit tests"
+else
+  failed=$((failed + 1)); echo "drill: FAIL tfparams unit tests"; tail -n 30 "$OUT/test_tfparams.log"
+fi
 run() {  # name, args...
   local name="$1"; shift
   local t0=$SECONDS

@@ -150,6 +150,13 @@ class Root:
             return [self._eval(v, ref) for v in value]
         if not isinstance(value, str) or "${" not in value:
             return value
+        if value.startswith("${") and _close(value, 2) == len(value) - 1:
+            inner = value[2:-1].strip()
+            if not _TRAVERSAL.match(inner):
+                # Conditionals, comparisons and templates (e.g. the health
+                # check's fqdn with mutual TLS off): a small evaluator that
+                # evaluates only the branch taken.
+                return _Expr(inner, lambda parts: self._ref_or_local(parts, ref)).value()
         whole = _INTERP.fullmatch(value)
         if whole:
             expr = whole.group(1).strip()
@@ -164,6 +171,156 @@ class Root:
             return str(ref(_split(expr)))
 
         return _INTERP.sub(sub, value)
+
+
+    def _ref_or_local(self, parts, ref):
+        if parts[0] == "local" and ref == self._module_ref:
+            return self.eval_module(self.module["locals"][parts[1]])
+        return ref(parts)
+
+
+def _close(s, i):
+    """Index of the `}` closing the interpolation whose body starts at i."""
+    depth, q = 1, False
+    while i < len(s):
+        c = s[i]
+        if q:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                q = False
+            elif s.startswith("${", i):
+                j = _close(s, i + 2)
+                if j < 0:
+                    return -1
+                i = j
+        elif c == '"':
+            q = True
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+class _Expr:
+    """Evaluates the HCL subset the generated tree uses where the drill reads
+    it: `(c ? a : b)`, `&&`, `||`, `==`, `!=`, `!`, null/true/false, numbers,
+    "strings" with ${...} and traversals (resolved by `ref`). Anything else,
+    function calls included, raises Computed, but only if it is evaluated."""
+
+    _TOK = re.compile(r'\s*(\$\{|"|&&|\|\||==|!=|[?:()!]|[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\])*|[0-9]+)')
+
+    def __init__(self, text, ref):
+        self.s, self.i, self.ref = text, 0, ref
+
+    def value(self):
+        v = self.cond(True)
+        if self.s[self.i:].strip():
+            raise Computed(self.s)
+        return v
+
+    def _peek(self, tok):
+        return self.s[self.i:].lstrip().startswith(tok)
+
+    def _take(self, tok):
+        rest = self.s[self.i:]
+        j = len(rest) - len(rest.lstrip())
+        if rest[j:].startswith(tok):
+            self.i += j + len(tok)
+            return True
+        return False
+
+    def cond(self, live):
+        c = self.or_(live)
+        if self._take("?"):
+            a = self.cond(live and bool(c))
+            if not self._take(":"):
+                raise Computed(self.s)
+            b = self.cond(live and not bool(c))
+            return a if c else b
+        return c
+
+    def or_(self, live):
+        v = self.and_(live)
+        while self._peek("||"):
+            self._take("||")
+            w = self.and_(live and not v)
+            v = v or w
+        return v
+
+    def and_(self, live):
+        v = self.cmp(live)
+        while self._peek("&&"):
+            self._take("&&")
+            w = self.cmp(live and bool(v))
+            v = v and w
+        return v
+
+    def cmp(self, live):
+        v = self.unary(live)
+        for op in ("==", "!="):
+            if self._take(op):
+                w = self.unary(live)
+                return (v == w) if op == "==" else (v != w)
+        return v
+
+    def unary(self, live):
+        if self._take("!"):
+            return not self.unary(live)
+        if self._take("("):
+            v = self.cond(live)
+            if not self._take(")"):
+                raise Computed(self.s)
+            return v
+        if self._peek('"'):
+            return self.string(live)
+        m = self._TOK.match(self.s, self.i)
+        if not m:
+            raise Computed(self.s)
+        tok = m.group(1)
+        self.i = m.end()
+        if tok in ("null", "true", "false"):
+            return {"null": None, "true": True, "false": False}[tok]
+        if tok.isdigit():
+            return int(tok)
+        if self._peek("("):
+            # A function call: skip it; only an evaluated one is an error.
+            depth, self.i = 0, self.s.index("(", self.i)
+            while True:
+                c = self.s[self.i]
+                depth += {"(": 1, ")": -1}.get(c, 0)
+                self.i += 1
+                if depth == 0:
+                    break
+            if live:
+                raise Computed(tok + "(...)")
+            return None
+        return self.ref(_split(tok)) if live else None
+
+    def string(self, live):
+        self._take('"')
+        out = []
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c == '"':
+                self.i += 1
+                return "".join(out)
+            if c == "\\":
+                out.append(self.s[self.i + 1])
+                self.i += 2
+            elif self.s.startswith("${", self.i):
+                j = _close(self.s, self.i + 2)
+                inner = _Expr(self.s[self.i + 2:j], self.ref)
+                out.append(str(inner.cond(live)) if live else "")
+                self.i = j + 1
+            else:
+                out.append(c)
+                self.i += 1
+        raise Computed(self.s)
 
 
 ROOTS = {}
@@ -209,6 +366,8 @@ def _api_routes(root):
 
     routes = []
     for _, meth in sorted(res.get("aws_api_gateway_method", {}).items()):
+        if "count" in meth:
+            continue  # the health-only API of mutual TLS mode (conditional)
         headers = [k.split(".", 3)[3] for k, req in (meth.get("request_parameters") or {}).items()
                    if k.startswith("method.request.header.") and req]
         routes.append({"method": meth["http_method"], "path": path_of(meth["resource_id"]),
@@ -283,7 +442,10 @@ def load(repo, env):
                 env_vars[k] = str(r.eval_module(v))
             except Computed:
                 computed[k] = v
-        (sname, stage), = r.module["resource"]["aws_api_gateway_stage"].items()
+        # The payment stage; the health-only API's stage (mutual TLS mode)
+        # is conditional (count).
+        (sname, stage), = [(k, v) for k, v in r.module["resource"]["aws_api_gateway_stage"].items()
+                           if "count" not in v]
         regions[layer] = {
             "layer": layer,
             "region": r.region,
