@@ -409,7 +409,8 @@ class Drill:
         n1.wait_replayed(n2)
         cols = {r[0] for r in n1.sql("SELECT column_name FROM information_schema.columns WHERE table_name='payments'",
                                      db=self.dbname)}
-        scope = "coalesce(caller_account_id, '') || '/' || " if "caller_account_id" in cols else ""
+        # Idempotency is scoped per caller since migration 0003.
+        scope = "caller_account_id, " if "caller_account_id" in cols else ""
         rows = n1.sql("SELECT idempotency_key, count(*), string_agg(payment_id::text, ','), string_agg(region, ',') "
                       "FROM payments GROUP BY %sidempotency_key" % scope, db=self.dbname, timeout=60)
         ledger = {}
