@@ -108,9 +108,12 @@ pub fn check_tree_versions(
     let tree = tree::Tree::build(files, &mut findings);
     let mut full = Vec::new();
     check::check_pass(&tree, first, check::Pass::Full { also: rest }, &mut full);
-    // Schema findings per version, and which versions each one breaks.
+    // Schema findings per version, and which versions each one breaks. The
+    // first version's schema findings are all in `full`: its own pass is
+    // needed only to label them, so a clean full pass skips it.
     let mut labels: BTreeMap<Finding, Vec<&str>> = BTreeMap::new();
-    for (label, schemas) in versions {
+    let skip_first = usize::from(full.is_empty());
+    for (label, schemas) in &versions[skip_first..] {
         let mut own = Vec::new();
         check::check_pass(&tree, schemas, check::Pass::SchemaOnly, &mut own);
         own.sort();
