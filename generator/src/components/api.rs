@@ -387,14 +387,43 @@ fn stage(
     deployment: &Address,
     logging: &Logging,
 ) -> Address {
-    let st = scope
-        .named(
-            "aws_api_gateway_stage",
-            "live",
-            &Name::of(NameKind::ApiStage),
-        )
-        .set("rest_api_id", rest_api.attr("id"))
-        .set("deployment_id", deployment.attr("id"))
+    logged_stage(
+        scope,
+        StageOf {
+            local: "live",
+            settings_local: "all",
+            name: Name::of(NameKind::ApiStage),
+            count: None,
+            api_id: rest_api.attr("id"),
+            deployment_id: deployment.attr("id"),
+        },
+        logging,
+    )
+}
+
+/// What differs between the payment stage and the health-only stage.
+struct StageOf {
+    local: &'static str,
+    settings_local: &'static str,
+    name: Name,
+    /// `Some` for a conditional stage (`count`).
+    count: Option<Expr>,
+    api_id: Expr,
+    deployment_id: Expr,
+}
+
+/// A stage with access logs, X-Ray and its method settings (metrics, error
+/// logs, throttling).
+fn logged_stage(scope: &mut Scope<'_>, of: StageOf, logging: &Logging) -> Address {
+    let mut st = scope.named("aws_api_gateway_stage", of.local, &of.name);
+    let mut ms = scope.unnamed("aws_api_gateway_method_settings", of.settings_local);
+    if let Some(n) = &of.count {
+        st = st.count(n.clone());
+        ms = ms.count(n.clone());
+    }
+    let st = st
+        .set("rest_api_id", of.api_id.clone())
+        .set("deployment_id", of.deployment_id)
         .set("stage_name", STAGE)
         .set("xray_tracing_enabled", true)
         .block(
@@ -405,11 +434,13 @@ fn stage(
         )
         .depends_on(&logging.account);
     let stage = scope.add(st);
-
-    let ms = scope
-        .unnamed("aws_api_gateway_method_settings", "all")
-        .set("rest_api_id", rest_api.attr("id"))
-        .set("stage_name", stage.attr("stage_name"))
+    let stage_name = match of.count {
+        Some(_) => first(&stage, "stage_name"),
+        None => stage.attr("stage_name"),
+    };
+    let ms = ms
+        .set("rest_api_id", of.api_id)
+        .set("stage_name", stage_name)
         .set("method_path", "*/*")
         .block(
             "settings",
@@ -648,43 +679,18 @@ fn health_stage(
     logging: &Logging,
     count: &Expr,
 ) -> Address {
-    let api_id = first(api, "id");
-    let st = scope
-        .named(
-            "aws_api_gateway_stage",
-            "health",
-            &Name::qualified(NameKind::ApiStage, "health"),
-        )
-        .count(count.clone())
-        .set("rest_api_id", api_id.clone())
-        .set("deployment_id", first(deployment, "id"))
-        .set("stage_name", STAGE)
-        .set("xray_tracing_enabled", true)
-        .block(
-            "access_log_settings",
-            Body::new()
-                .set("destination_arn", logging.log_group.attr("arn"))
-                .set("format", access_format_of()),
-        )
-        .depends_on(&logging.account);
-    let stage = scope.add(st);
-    let ms = scope
-        .unnamed("aws_api_gateway_method_settings", "health")
-        .count(count.clone())
-        .set("rest_api_id", api_id)
-        .set("stage_name", first(&stage, "stage_name"))
-        .set("method_path", "*/*")
-        .block(
-            "settings",
-            Body::new()
-                .set("metrics_enabled", true)
-                .set("logging_level", "ERROR")
-                .set("data_trace_enabled", false)
-                .set("throttling_rate_limit", Expr::Int(THROTTLE_RATE))
-                .set("throttling_burst_limit", Expr::Int(THROTTLE_BURST)),
-        );
-    scope.add(ms);
-    stage
+    logged_stage(
+        scope,
+        StageOf {
+            local: "health",
+            settings_local: "health",
+            name: Name::qualified(NameKind::ApiStage, "health"),
+            count: Some(count.clone()),
+            api_id: first(api, "id"),
+            deployment_id: first(deployment, "id"),
+        },
+        logging,
+    )
 }
 
 /// `AWS_IAM` for every route but the open health route.
