@@ -47,8 +47,8 @@ coverage:
 	@rustup component list --installed 2>/dev/null | grep -q llvm-tools || rustup component add llvm-tools-preview
 	$(CARGO) llvm-cov -p drgen --summary-only --fail-under-lines 90
 
-## Re-vendor the provider schema subset (from ../shared or real
-## `terraform providers schema -json` output: make schema SCHEMA=path).
+## Re-vendor the 6.25 schema subset schema/providers.json (from ../shared,
+## developers' machines only, or SCHEMA=path).
 schema:
 	python3 scripts/vendor-schema.py $(SCHEMA)
 

@@ -331,21 +331,14 @@ fn reserved_names(o: &mut Out<'_>) {
             let problem = match v {
                 Expr::Str(s) => rule.name_problem(s),
                 Expr::Template(parts) => {
-                    let lead: String = parts
-                        .iter()
-                        .map_while(|p| match p {
+                    fn literal(p: &Part) -> Option<&str> {
+                        match p {
                             Part::Lit(s) => Some(s.as_str()),
                             Part::Interp(_) => None,
-                        })
-                        .collect();
-                    let mut tail: Vec<&str> = parts
-                        .iter()
-                        .rev()
-                        .map_while(|p| match p {
-                            Part::Lit(s) => Some(s.as_str()),
-                            Part::Interp(_) => None,
-                        })
-                        .collect();
+                        }
+                    }
+                    let lead: String = parts.iter().map_while(literal).collect();
+                    let mut tail: Vec<&str> = parts.iter().rev().map_while(literal).collect();
                     tail.reverse();
                     rule.prefix_problem(&lead)
                         .or_else(|| rule.suffix_problem(&tail.concat()))

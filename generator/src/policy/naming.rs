@@ -194,13 +194,6 @@ pub const RESERVED: &[Reserved] = &[
         suffixes: &[(".fifo", "only FIFO topics may end in .fifo")],
         names: &[],
     },
-    Reserved {
-        resource_type: "aws_lambda_function",
-        attribute: "function_name",
-        prefixes: &[],
-        suffixes: &[],
-        names: &[],
-    },
 ];
 
 /// The reserved rules of a resource type's name attribute.
